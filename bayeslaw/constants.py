@@ -1,0 +1,57 @@
+"""Every tunable default of bayeslaw, in one place.
+
+Interval probabilities, convergence thresholds and dimension names live here so
+that no default drifts between modules. Functions take these values as explicit
+arguments (``prob=CREDIBLE_INTERVAL``); nothing reads them implicitly.
+"""
+
+from __future__ import annotations
+
+#: Probability mass of every credible interval bayeslaw reports by default.
+CREDIBLE_INTERVAL: float = 0.90
+
+#: Probability mass of the posterior predictive interval used in coverage checks.
+PPC_INTERVAL: float = 0.90
+
+#: Per-skill posterior predictive coverage outside this range is flagged.
+PPC_COVERAGE_BOUNDS: tuple[float, float] = (0.70, 0.99)
+
+#: Convergence thresholds checked after every fit.
+RHAT_MAX: float = 1.01
+ESS_BULK_MIN: float = 400.0
+ESS_TAIL_MIN: float = 400.0
+#: Fraction of post-warm-up draws allowed to diverge before a fit is flagged.
+DIVERGENCE_FRACTION_MAX: float = 0.0
+
+#: Pareto k above which a PSIS-LOO estimate is unreliable (ArviZ's threshold).
+PARETO_K_MAX: float = 0.7
+
+#: Relative tolerance of a supplied compute column against 6 * N * D.
+COMPUTE_RTOL: float = 0.05
+
+#: FLOPs per parameter per token in the standard C = 6 N D approximation.
+FLOPS_PER_PARAM_TOKEN: float = 6.0
+
+#: Chinchilla's training budget (Hoffmann et al. 2022), in FLOPs.
+CHINCHILLA_BUDGET: float = 5.76e23
+
+#: Default sampler settings (overridable per spec and per call).
+DEFAULT_BACKEND: str = "nutpie"
+DEFAULT_DRAWS: int = 1000
+DEFAULT_TUNE: int = 1000
+DEFAULT_CHAINS: int = 4
+DEFAULT_SEED: int = 20240515
+#: NUTS target acceptance; 0.9 removes the rare divergences seen at 0.8 on Chinchilla.
+DEFAULT_TARGET_ACCEPT: float = 0.9
+
+#: Fixed dimension names of the data and of every InferenceData bayeslaw writes.
+OBS_DIM: str = "obs"
+SKILL_DIM: str = "skill"
+DATAMIX_DIM: str = "datamix"
+#: Grouping axes a spec may pool over, in canonical order.
+GROUP_AXES: tuple[str, ...] = (SKILL_DIM, DATAMIX_DIM)
+#: Dimension over flattened posterior draws in post-processing outputs.
+DRAW_DIM: str = "sample"
+
+#: Attribute keys bayeslaw stamps into the InferenceData.
+ATTR_PREFIX: str = "bayeslaw_"

@@ -1,0 +1,116 @@
+"""Convergence checks run after every fit; failures are loud, never hidden."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from bayeslaw import results
+from bayeslaw.constants import DIVERGENCE_FRACTION_MAX, ESS_BULK_MIN, ESS_TAIL_MIN, RHAT_MAX
+
+
+class ConvergenceWarning(UserWarning):
+    """Issued when a fit fails its convergence checks."""
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Worst-case convergence statistics over the checked parameters.
+
+    Attributes
+    ----------
+    max_rhat, min_ess_bulk, min_ess_tail
+        Extremes over every checked parameter (and group element).
+    n_divergent, n_draws
+        Divergent transitions and total post-warm-up draws.
+    problems
+        One sentence per failed check; empty when the fit converged.
+    thresholds
+        The thresholds that were applied.
+    """
+
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    n_divergent: int
+    n_draws: int
+    problems: tuple[str, ...] = ()
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def converged(self) -> bool:
+        """True when every check passed."""
+        return not self.problems
+
+    def banner(self) -> str:
+        """One line for reports: OK, or a loud warning listing the failures."""
+        stats = (
+            f"max r_hat {self.max_rhat:.3f}, min bulk ESS {self.min_ess_bulk:.0f}, "
+            f"min tail ESS {self.min_ess_tail:.0f}, divergences {self.n_divergent}/{self.n_draws}"
+        )
+        if self.converged:
+            return f"Convergence OK: {stats}"
+        return "WARNING: NOT CONVERGED: " + "; ".join(self.problems) + f" ({stats}). Do not trust these results."
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (saved with the fit)."""
+        return {
+            "max_rhat": self.max_rhat,
+            "min_ess_bulk": self.min_ess_bulk,
+            "min_ess_tail": self.min_ess_tail,
+            "n_divergent": self.n_divergent,
+            "n_draws": self.n_draws,
+            "problems": list(self.problems),
+            "thresholds": self.thresholds,
+        }
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> Diagnostics:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{**payload, "problems": tuple(payload["problems"])})
+
+
+def check_convergence(
+    idata: results.Results,
+    var_names: list[str],
+    *,
+    rhat_max: float = RHAT_MAX,
+    ess_bulk_min: float = ESS_BULK_MIN,
+    ess_tail_min: float = ESS_TAIL_MIN,
+    divergence_fraction_max: float = DIVERGENCE_FRACTION_MAX,
+    warn: bool = True,
+) -> Diagnostics:
+    """Check r_hat, bulk/tail ESS and divergences of ``var_names``; warn loudly on failure."""
+    post = results.select_vars(results.posterior(idata), var_names)
+    max_rhat = float(results.rhat(post).to_array().max())
+    min_bulk = float(results.ess(post, "bulk").to_array().min())
+    min_tail = float(results.ess(post, "tail").to_array().min())
+    n_div = results.divergences(idata)
+    n_draws = results.n_draws(idata)
+    problems = []
+    if not max_rhat <= rhat_max:
+        problems.append(f"r_hat {max_rhat:.3f} > {rhat_max}")
+    if not min_bulk >= ess_bulk_min:
+        problems.append(f"bulk ESS {min_bulk:.0f} < {ess_bulk_min:.0f}")
+    if not min_tail >= ess_tail_min:
+        problems.append(f"tail ESS {min_tail:.0f} < {ess_tail_min:.0f}")
+    if n_div > divergence_fraction_max * n_draws:
+        problems.append(f"{n_div} divergent transitions ({n_div / n_draws:.2%} of draws)")
+    diag = Diagnostics(
+        max_rhat=max_rhat,
+        min_ess_bulk=min_bulk,
+        min_ess_tail=min_tail,
+        n_divergent=n_div,
+        n_draws=n_draws,
+        problems=tuple(problems),
+        thresholds={
+            "rhat_max": rhat_max,
+            "ess_bulk_min": ess_bulk_min,
+            "ess_tail_min": ess_tail_min,
+            "divergence_fraction_max": divergence_fraction_max,
+        },
+    )
+    if warn and not diag.converged:
+        warnings.warn(diag.banner(), ConvergenceWarning, stacklevel=3)
+    return diag

@@ -1,0 +1,126 @@
+"""Build the PyMC model for a :class:`ScalingData` and a :class:`ModelSpec`.
+
+Each law parameter is either shared (one value, sampled with its prior), or
+grouped along some of the data's axes. Grouped parameters live on their link
+scale (log for positive parameters) as a sum: a base value (scalar, or one per
+group along ``independent`` axes) plus, for each ``partial`` axis, a non-centred
+offset ``sd * z[group]`` with ``z ~ Normal(0, 1)`` and ``sd ~ HalfNormal(scale)``.
+The natural-scale group values are stored as a Deterministic named after the
+parameter, with the grouping axes as dims, so post-processing never needs to
+know how a parameter was pooled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from bayeslaw.constants import OBS_DIM
+from bayeslaw.data import DataValidationError, ScalingData
+from bayeslaw.families import get_family
+from bayeslaw.laws import Law, get_law
+from bayeslaw.spec import ModelSpec, SpecError
+
+_INVERSE_LINK = {"log": pt.exp, "identity": lambda v: v, "logit": pm.math.invlogit}
+
+#: Name of the observed variable in every model and InferenceData.
+OBSERVED = "y"
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    """A PyMC model plus what post-processing needs to reproduce its mean."""
+
+    model: pm.Model
+    law: Law
+    refs: dict[str, float]
+    param_dims: dict[str, tuple[str, ...]]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def check_compatible(data: ScalingData, law: Law) -> None:
+    """Raise if ``data`` lacks what ``law`` reads or predicts."""
+    if data.target != law.target:
+        raise DataValidationError(f"law {law.lookup_name!r} predicts {law.target!r}, but the data's target is {data.target!r}")
+    missing = [key for key in law.inputs if key not in data.frame]
+    if missing:
+        raise DataValidationError(f"law {law.lookup_name!r} needs input columns {missing}; the data has {list(data.frame.columns)}")
+
+
+def pooled_axes(data: ScalingData, spec: ModelSpec, param: str) -> tuple[dict[str, str], list[str]]:
+    """Axis -> mode actually used for ``param`` (axes with < 2 levels drop out), plus notes."""
+    notes: list[str] = []
+    used: dict[str, str] = {}
+    for axis, mode in spec.pooling_of(param).items():
+        if axis not in data.groups:
+            notes.append(f"{param}: pooling over {axis!r} ignored (the data has no {axis!r} labels)")
+        elif len(data.levels[axis]) < 2:
+            notes.append(f"{param}: pooling over {axis!r} ignored (the data has one {axis!r})")
+        else:
+            used[axis] = mode
+    return used, notes
+
+
+def build_model(data: ScalingData, spec: ModelSpec) -> BuiltModel:
+    """Return the PyMC model of ``spec`` for ``data`` (see the module docstring)."""
+    law = get_law(spec.law)
+    check_compatible(data, law)
+    family = get_family(spec.family)
+    refs = data.reference_scales(law.centred_inputs)
+    notes: list[str] = []
+    param_dims: dict[str, tuple[str, ...]] = {}
+
+    with pm.Model(coords=data.coords()) as model:
+        obs_params = {}
+        for name, parameter in law.parameters.items():
+            axes, axis_notes = pooled_axes(data, spec, name)
+            notes += axis_notes
+            if not axes:
+                obs_params[name] = spec.prior(name).create(name)
+                param_dims[name] = ()
+                continue
+            if parameter.link not in _INVERSE_LINK:
+                raise SpecError(f"parameter {name!r} has an unknown link {parameter.link!r}")
+            dims = tuple(axis for axis in data.groups if axis in axes)
+            mu, sigma = spec.prior(name).link_normal(parameter.link, f"{spec.source}: prior of pooled {name!r}")
+            independent = tuple(axis for axis in dims if axes[axis] == "independent")
+            prefix = f"{parameter.link}_{name}"
+            base = pm.Normal(f"{prefix}_base", mu=mu, sigma=sigma, dims=independent or None)
+            value = _expand(base, independent, dims)
+            for axis in dims:
+                if axes[axis] != "partial":
+                    continue
+                spread = pm.HalfNormal(f"{prefix}_{axis}_sd", sigma=spec.scale_of(name))
+                z = pm.Normal(f"{prefix}_{axis}_z", 0.0, 1.0, dims=axis)
+                value = value + _expand(spread * z, (axis,), dims)
+            natural = pm.Deterministic(name, _INVERSE_LINK[parameter.link](value), dims=dims)
+            param_dims[name] = dims
+            index = tuple(data.codes(axis) for axis in dims)
+            obs_params[name] = natural[index]
+
+        x = {key: data.values(key) for key in law.inputs}
+        mean = law.mean(x, obs_params, refs, pt)
+        likelihood_params = {key: spec.family_prior(key).create(key) for key in family.params}
+        observed = family.transform(data.values(data.target))
+        family.pymc(OBSERVED, family.transform(mean, pt), likelihood_params, observed, (OBS_DIM,))
+
+    return BuiltModel(model=model, law=law, refs=refs, param_dims=param_dims, notes=tuple(notes))
+
+
+def _expand(tensor: pt.TensorVariable, own_dims: tuple[str, ...], all_dims: tuple[str, ...]) -> pt.TensorVariable:
+    """Broadcast ``tensor`` (dims ``own_dims``) against the ordered ``all_dims``."""
+    pattern = [own_dims.index(d) if d in own_dims else "x" for d in all_dims]
+    return tensor.dimshuffle(*pattern) if all_dims else tensor
+
+
+def free_parameter_names(built: BuiltModel) -> list[str]:
+    """Names of the law's parameters as stored in the posterior (for diagnostics and summaries)."""
+    return list(built.law.parameters)
+
+
+def observation_index(data: ScalingData, dims: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+    """Integer codes of each observation along ``dims``."""
+    return tuple(data.codes(axis) for axis in dims)

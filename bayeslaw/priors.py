@@ -1,0 +1,79 @@
+"""Priors as data: a distribution name plus keyword arguments.
+
+A :class:`Prior` becomes a PyMC random variable only inside the model builder.
+Pooled parameters are sampled on their link scale as Normal variables, so their
+prior must be the matching family: ``LogNormal`` for a ``log`` link, ``Normal``
+for ``identity`` and ``LogitNormal`` for ``logit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymc as pm
+
+_LINK_FAMILY = {"log": "LogNormal", "identity": "Normal", "logit": "LogitNormal"}
+
+
+class PriorError(ValueError):
+    """Raised for a prior that is malformed or unusable where it is placed."""
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A named PyMC distribution with fixed parameters.
+
+    Parameters
+    ----------
+    dist
+        Name of a distribution in :mod:`pymc` (``"LogNormal"``, ``"HalfNormal"``, ...).
+    kwargs
+        Its parameters, e.g. ``{"mu": -1.2, "sigma": 0.5}``.
+    """
+
+    dist: str
+    kwargs: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not hasattr(pm, self.dist):
+            raise PriorError(f"unknown distribution {self.dist!r}: not in pymc")
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any], where: str) -> Prior:
+        """Parse ``{"dist": "LogNormal", "mu": 0, "sigma": 1}`` (as written in a spec)."""
+        if isinstance(value, Prior):
+            return value
+        if not isinstance(value, Mapping) or "dist" not in value:
+            raise PriorError(f"{where}: a prior is a table with a 'dist' key, e.g. {{dist = \"Normal\", mu = 0, sigma = 1}}; got {value!r}")
+        kwargs = {k: v for k, v in value.items() if k != "dist"}
+        for key, v in kwargs.items():
+            if not isinstance(v, int | float) or isinstance(v, bool):
+                raise PriorError(f"{where}: parameter {key!r} must be a number, got {v!r}")
+        try:
+            return cls(str(value["dist"]), {k: float(v) for k, v in kwargs.items()})
+        except PriorError as err:
+            raise PriorError(f"{where}: {err}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Inverse of :meth:`from_dict`."""
+        return {"dist": self.dist, **self.kwargs}
+
+    def create(self, name: str, dims: tuple[str, ...] | None = None) -> Any:
+        """Create the PyMC random variable inside the current model context."""
+        return getattr(pm, self.dist)(name, **self.kwargs, dims=dims)
+
+    def link_normal(self, link: str, where: str) -> tuple[float, float]:
+        """Return ``(mu, sigma)`` of this prior on the ``link`` scale, for pooled parameters."""
+        expected = _LINK_FAMILY[link]
+        if self.dist != expected or set(self.kwargs) != {"mu", "sigma"}:
+            raise PriorError(
+                f"{where}: a pooled parameter with a {link!r} link needs a {expected}(mu, sigma) prior "
+                f"(it is sampled as Normal on the {link} scale); got {self.dist}({dict(self.kwargs)})"
+            )
+        return self.kwargs["mu"], self.kwargs["sigma"]
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{k}={v:g}" for k, v in self.kwargs.items())
+        return f"{self.dist}({args})"

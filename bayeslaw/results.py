@@ -1,0 +1,155 @@
+"""The one module that touches ArviZ's InferenceData.
+
+Groups, attributes, NetCDF I/O, diagnostics and LOO all go through here, so the
+move to ArviZ 1.x (DataTree) changes this file only. Everything else works with
+the plain :class:`xarray.Dataset` objects these functions return.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import arviz as az
+import numpy as np
+import xarray as xr
+
+from bayeslaw.constants import ATTR_PREFIX
+
+Results = az.InferenceData
+
+
+class FitFileError(ValueError):
+    """Raised when a file is not a readable bayeslaw fit."""
+
+
+def posterior(idata: Results) -> xr.Dataset:
+    """The posterior group (dims ``chain``, ``draw`` and any parameter dims)."""
+    return idata.posterior
+
+
+def sample_stats(idata: Results) -> xr.Dataset:
+    """The sampler statistics group."""
+    return idata.sample_stats
+
+
+def has_group(idata: Results, group: str) -> bool:
+    """Whether ``idata`` holds ``group``."""
+    return group in idata.groups()
+
+
+def get_group(idata: Results, group: str) -> xr.Dataset:
+    """Return ``group``, raising a clear error when it is missing."""
+    if not has_group(idata, group):
+        raise KeyError(f"the results hold no {group!r} group (have {idata.groups()})")
+    return idata[group]
+
+
+def set_group(idata: Results, group: str, dataset: xr.Dataset) -> None:
+    """Add or replace ``group``."""
+    if has_group(idata, group):
+        del idata[group]
+    idata.add_groups({group: dataset})
+
+
+def drop_warmup(idata: Results) -> None:
+    """Remove warm-up groups (nutpie stores them); they are not needed downstream."""
+    for group in list(idata.groups()):
+        if group.startswith("warmup"):
+            del idata[group]
+
+
+def divergences(idata: Results) -> int:
+    """Number of divergent post-warm-up transitions."""
+    stats = sample_stats(idata)
+    key = "diverging" if "diverging" in stats else None
+    return int(stats[key].sum()) if key else 0
+
+
+def n_draws(idata: Results) -> int:
+    """Total post-warm-up draws over all chains."""
+    post = posterior(idata)
+    return int(post.sizes["chain"] * post.sizes["draw"])
+
+
+def rhat(dataset: xr.Dataset) -> xr.Dataset:
+    """Rank-normalised split R-hat of every variable."""
+    return az.rhat(dataset)
+
+
+def ess(dataset: xr.Dataset, method: str) -> xr.Dataset:
+    """Effective sample size (``bulk`` or ``tail``)."""
+    return az.ess(dataset, method=method)
+
+
+def set_attrs(idata: Results, values: Mapping[str, Any]) -> None:
+    """Stamp bayeslaw attributes (JSON-encoded when not a string) on the posterior group."""
+    post = posterior(idata)
+    for key, value in values.items():
+        post.attrs[ATTR_PREFIX + key] = value if isinstance(value, str) else json.dumps(value)
+
+
+def get_attr(idata: Results, key: str) -> str:
+    """Read a bayeslaw attribute stamped with :func:`set_attrs`."""
+    try:
+        return posterior(idata).attrs[ATTR_PREFIX + key]
+    except KeyError:
+        raise FitFileError(f"missing attribute {ATTR_PREFIX + key!r}: not a bayeslaw fit") from None
+
+
+def get_json_attr(idata: Results, key: str) -> Any:
+    """Read and decode a JSON attribute."""
+    return json.loads(get_attr(idata, key))
+
+
+def save(idata: Results, path: str | Path) -> Path:
+    """Write ``idata`` to NetCDF at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    idata.to_netcdf(str(path))
+    return path
+
+
+def load(path: str | Path) -> Results:
+    """Read a NetCDF file written by :func:`save`, with a clear error on a bad file."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such fit file: {path}")
+    try:
+        idata = az.from_netcdf(str(path))
+    except Exception as err:  # netCDF/HDF5 raise many types on corrupt input
+        raise FitFileError(f"{path} is not a readable NetCDF fit file ({type(err).__name__}: {err})") from None
+    if not has_group(idata, "posterior"):
+        raise FitFileError(f"{path} has no posterior group: not a bayeslaw fit")
+    return idata
+
+
+def from_datasets(groups: Mapping[str, xr.Dataset]) -> Results:
+    """Assemble results from datasets (used by tests and simulators)."""
+    return az.InferenceData(**groups)
+
+
+def loo(idata: Results, var_name: str) -> Any:
+    """PSIS-LOO of ``idata`` (pointwise, with Pareto k)."""
+    return az.loo(idata, var_name=var_name, pointwise=True)
+
+
+def compare(results: Mapping[str, Results], var_name: str) -> Any:
+    """ArviZ model comparison table (PSIS-LOO, stacking weights)."""
+    return az.compare(dict(results), ic="loo", var_name=var_name)
+
+
+def flatten_draws(dataset: xr.Dataset | xr.DataArray, dim: str) -> xr.Dataset | xr.DataArray:
+    """Stack ``chain`` and ``draw`` into one ``dim`` with a plain integer index."""
+    stacked = dataset.stack({dim: ("chain", "draw")})
+    return stacked.drop_vars([dim, "chain", "draw"]).assign_coords({dim: np.arange(stacked.sizes[dim])})
+
+
+def select_vars(dataset: xr.Dataset, names: Sequence[str]) -> xr.Dataset:
+    """Keep only ``names`` (error naming what is missing)."""
+    missing = [n for n in names if n not in dataset]
+    if missing:
+        raise KeyError(f"results have no variables {missing}; have {list(dataset.data_vars)}")
+    return dataset[list(names)]
