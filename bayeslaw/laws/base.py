@@ -94,6 +94,13 @@ class Law:
         """
         return None
 
+    def from_raw(self, raw: Mapping[str, Array], refs: Mapping[str, float], xp: Any) -> dict[str, Array]:
+        """Convert parameters in the paper's form (e.g. raw amplitudes) into this law's parameters.
+
+        Identity by default; laws that sample reference-scale amplitudes override it.
+        """
+        return dict(raw)
+
     def loss_at(self, p: Mapping[str, Array], refs: Mapping[str, float], n: Array, d: Array, xp: Any) -> Array:
         """The mean at model size ``n`` and tokens ``d`` (laws over ``N`` and ``D`` only)."""
         return self.mean({"N": n, "D": d, "C": 6.0 * n * d}, p, refs, xp)

@@ -47,6 +47,15 @@ class Chinchilla(Law):
             "b": alpha / (alpha + beta),
         }
 
+    def from_raw(self, raw: Mapping[str, Array], refs: Mapping[str, float], xp: Any) -> dict[str, Array]:
+        """Accept ``A``/``B`` (raw amplitudes) in place of ``a_ref``/``b_ref``."""
+        out = dict(raw)
+        if "A" in out:
+            out["a_ref"] = out.pop("A") * xp.exp(-out["alpha"] * xp.log(refs["N"]))
+        if "B" in out:
+            out["b_ref"] = out.pop("B") * xp.exp(-out["beta"] * xp.log(refs["D"]))
+        return out
+
     def compute_optimal(self, p: Mapping[str, Array], budget: Array, refs: Mapping[str, float], xp: Any) -> dict[str, Array]:
         """N*(C) = G (C/6)^a, G = (alpha A / (beta B))^(1/(alpha+beta)), a = beta/(alpha+beta)."""
         derived = self.derived(p, refs, xp)
