@@ -140,7 +140,7 @@ def optimum_closed_form(
     }
     derived = law.derived(params, refs, np)
     if "a" in derived:
-        out["a"] = derived["a"]
+        out["a"] = derived["a"] + 0.0 * n_opt  # broadcast over budgets
     return xr.Dataset(out)
 
 
