@@ -4,25 +4,40 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from bayeslaw.compare import Comparison, ParetoKWarning, compare
 from bayeslaw.data import DataValidationError, ScalingData
 from bayeslaw.datasets import load_dataset
 from bayeslaw.diagnostics import ConvergenceWarning
 from bayeslaw.fit import Fit, fit, load_fit
+from bayeslaw.mix import isoflop_curves, mix_path, mix_weights, sweep_mix, two_skill_path
+from bayeslaw.ppc import ppc_coverage, ppc_table
 from bayeslaw.results import FitFileError
+from bayeslaw.skills import contrast_optima
 from bayeslaw.spec import ModelSpec, SpecError
 from bayeslaw.spec import available_specs as available_models
 
 __all__ = [
+    "Comparison",
     "ConvergenceWarning",
     "DataValidationError",
     "Fit",
     "FitFileError",
     "ModelSpec",
+    "ParetoKWarning",
     "ScalingData",
     "SpecError",
     "__version__",
     "available_models",
+    "compare",
+    "contrast_optima",
     "fit",
+    "isoflop_curves",
     "load_dataset",
     "load_fit",
+    "mix_path",
+    "mix_weights",
+    "ppc_coverage",
+    "ppc_table",
+    "sweep_mix",
+    "two_skill_path",
 ]

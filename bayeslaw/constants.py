@@ -10,6 +10,9 @@ from __future__ import annotations
 #: Probability mass of every credible interval bayeslaw reports by default.
 CREDIBLE_INTERVAL: float = 0.90
 
+#: Inner band of fan charts (nested inside CREDIBLE_INTERVAL).
+FAN_INNER_INTERVAL: float = 0.50
+
 #: Probability mass of the posterior predictive interval used in coverage checks.
 PPC_INTERVAL: float = 0.90
 

@@ -291,8 +291,18 @@ class ScalingData:
         return ScalingData(frame, self.target, self.inputs, self.groups, levels, (*self.notes, note), self.name)
 
     def reference_scales(self, keys: Sequence[str]) -> dict[str, float]:
-        """Geometric mean of each positive column in ``keys`` (used to centre log inputs)."""
-        return {key: float(np.exp(np.mean(np.log(self.values(key))))) for key in keys}
+        """Geometric mean of the positive values of each column in ``keys`` (used to centre log inputs).
+
+        Zeros of a nonnegative input (e.g. zero fine-tuning examples) carry no scale and are skipped.
+        """
+        scales = {}
+        for key in keys:
+            values = self.values(key)
+            positive = values[values > 0]
+            if positive.size == 0:
+                raise DataValidationError(f"column {key!r} has no positive values to set a reference scale")
+            scales[key] = float(np.exp(np.mean(np.log(positive))))
+        return scales
 
     # ------------------------------------------------------------------ I/O helpers
     def to_json(self) -> str:
@@ -300,7 +310,8 @@ class ScalingData:
         import json
 
         frame = self.frame.copy()
-        frame.index = frame.index.map(str)
+        if not pd.api.types.is_integer_dtype(frame.index):  # integer labels survive JSON as they are
+            frame.index = frame.index.map(str)
         return json.dumps(
             {
                 "frame": frame.to_dict(orient="split"),

@@ -19,15 +19,17 @@ import pandas as pd
 import xarray as xr
 
 from bayeslaw import __version__, results
-from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, OBS_DIM
+from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, OBS_DIM, PPC_INTERVAL
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning, Diagnostics, check_convergence
 from bayeslaw.families import Family, get_family
 from bayeslaw.forecast import as_points, predictive_draws, predictive_table
 from bayeslaw.laws import Law, get_law
+from bayeslaw.mix import MixLike, mix_weights
 from bayeslaw.model_builder import OBSERVED, build_model
-from bayeslaw.optimum import OptimumResult, as_budget_array, normalise_mix, optimum_closed_form, optimum_numeric
+from bayeslaw.optimum import OptimumResult, as_budget_array, optimum_closed_form, optimum_numeric
 from bayeslaw.posterior import law_params, varying_axes
+from bayeslaw.ppc import CoverageCheck, ppc_coverage
 from bayeslaw.sampling import SamplerConfig, run_sampler
 from bayeslaw.spec import ModelSpec, resolve_spec
 from bayeslaw.summaries import interval_frame
@@ -136,7 +138,22 @@ class Fit:
         ]
         table.attrs["diagnostics"] = self.diagnostics.banner()
         table.attrs["prob"] = prob
+        check = self.ppc_coverage()
+        if check is not None:
+            table.attrs["ppc"] = check.banner()
+            table.attrs["ppc_ok"] = check.ok
+            table.attrs["ppc_coverage"] = check.table["coverage"].to_dict()
         return table
+
+    def ppc_coverage(self, prob: float = PPC_INTERVAL, by: str | None = "skill") -> CoverageCheck | None:
+        """Share of observations inside their ``prob`` posterior predictive interval, per ``by`` group.
+
+        Groups outside ``PPC_COVERAGE_BOUNDS`` are flagged (also in :meth:`summary`
+        attrs and :meth:`report`). ``None`` when the results hold no posterior predictive draws.
+        """
+        if not results.has_group(self.idata, "posterior_predictive"):
+            return None
+        return ppc_coverage(self, prob, by)
 
     def report(self, prob: float = CREDIBLE_INTERVAL) -> str:
         """Plain-text report: model, data, diagnostics banner and parameter table."""
@@ -145,6 +162,7 @@ class Fit:
             f"bayeslaw fit: model {self.spec.name!r} (law {self.spec.law}, {self.family.description})",
             f"data: {self.data!r}",
             self.diagnostics.banner(),
+            *([summary.attrs["ppc"]] if "ppc" in summary.attrs else []),
             *[f"note: {n}" for n in (*self.data.notes, *self.notes)],
             f"{prob:.0%} credible intervals (equal-tailed):",
             summary.to_string(float_format=lambda v: f"{v:.4g}"),
@@ -162,7 +180,7 @@ class Fit:
         *,
         skill: str | None = None,
         datamix: str | None = None,
-        mix: Mapping[str, float] | None = None,
+        mix: MixLike | None = None,
         prob: float = CREDIBLE_INTERVAL,
     ) -> OptimumResult:
         """Compute-optimal N*, D*, tokens per parameter and loss at the optimum, per draw.
@@ -175,7 +193,10 @@ class Fit:
             The group to optimise for (required where parameters differ by it).
         mix
             ``{skill: weight}``: optimise the weighted sum of the skills' losses
-            (numerically, per draw). Weights are normalised (with a warning).
+            (several mixes at once: ``{label: {skill: weight}}`` or weights over
+            ``(mix, skill)``, e.g. from :func:`bayeslaw.mix.two_skill_path`; the
+            result then has a ``mix`` dim). Solved numerically per draw. Weights
+            are normalised (with a warning).
         prob
             Interval probability of the returned result's summaries.
         """
@@ -190,7 +211,7 @@ class Fit:
                 raise ValueError("pass either skill= or mix=, not both")
             if "skill" not in self.data.groups:
                 raise ValueError("mix= needs a fit with a skill axis; this data has no skills")
-            weights, notes = normalise_mix(mix, self.data.levels["skill"])
+            weights, notes = mix_weights(mix, self.data.levels["skill"])
             params = self.params(datamix=datamix, keep=("skill",))
             draws, more = optimum_numeric(law, params, self.refs, budgets, weights)
             notes += more

@@ -4,7 +4,8 @@ Each law parameter is either shared (one value, sampled with its prior), or
 grouped along some of the data's axes. Grouped parameters live on their link
 scale (log for positive parameters) as a sum: a base value (scalar, or one per
 group along ``independent`` axes) plus, for each ``partial`` axis, a non-centred
-offset ``sd * z[group]`` with ``z ~ Normal(0, 1)`` and ``sd ~ HalfNormal(scale)``.
+offset ``sd * z[group]`` with ``z ~ Normal(0, 1)`` and ``sd ~ HalfNormal(scale)``
+(``partial_centred``: the offset itself, ``offset[group] ~ Normal(0, sd)``).
 The natural-scale group values are stored as a Deterministic named after the
 parameter, with the grouping axes as dims, so post-processing never needs to
 know how a parameter was pooled.
@@ -91,11 +92,14 @@ def build_model(data: ScalingData, spec: ModelSpec) -> BuiltModel:
             base = pm.Normal(f"{prefix}_base", mu=mu, sigma=sigma, dims=independent or None)
             value = _expand(base, independent, dims)
             for axis in dims:
-                if axes[axis] != "partial":
+                if axes[axis] not in ("partial", "partial_centred"):
                     continue
                 spread = pm.HalfNormal(f"{prefix}_{axis}_sd", sigma=spec.scale_of(name))
-                z = pm.Normal(f"{prefix}_{axis}_z", 0.0, 1.0, dims=axis)
-                value = value + _expand(spread * z, (axis,), dims)
+                if axes[axis] == "partial":
+                    offset = spread * pm.Normal(f"{prefix}_{axis}_z", 0.0, 1.0, dims=axis)
+                else:
+                    offset = pm.Normal(f"{prefix}_{axis}_offset", 0.0, spread, dims=axis)
+                value = value + _expand(offset, (axis,), dims)
             natural = pm.Deterministic(name, _INVERSE_LINK[parameter.link](value), dims=dims)
             param_dims[name] = dims
             index = tuple(data.codes(axis) for axis in dims)

@@ -153,3 +153,55 @@ def simulate(
     # The fit centres at the data's geometric means; report truth at exactly those scales.
     refs = data.reference_scales(law.centred_inputs)
     return SimulatedData(data=data, law=law.lookup_name, raw=dict(params), refs=refs, noise={"sigma": sigma, "nu": nu})
+
+
+def draw_group_params(
+    population: Mapping[str, float],
+    spreads: Mapping[str, Mapping[str, float]],
+    *,
+    skills: Sequence[str] | None = None,
+    datamixes: Sequence[str] | None = None,
+    seed: int = 0,
+) -> dict[str, ParamValue]:
+    """Draw group-level true parameters around population values, as the hierarchical model assumes.
+
+    For a positive parameter ``p`` with spreads ``{"skill": s1, "datamix": s2}``,
+    ``log p[skill, datamix] = log p_pop + s1 * z_skill + s2 * z_datamix`` with
+    standard-normal ``z`` (one per label). Parameters without spreads stay shared.
+    The result plugs into :func:`simulate` (per-cell values keyed by ``(skill, datamix)``).
+
+    Parameters
+    ----------
+    population
+        Population values in paper form (e.g. ``{"E": 1.7, "A": 400, "B": 2000, "alpha": 0.34, "beta": 0.28}``).
+    spreads
+        ``{param: {axis: sd}}`` on the log scale; axes are ``"skill"`` and ``"datamix"``.
+    skills, datamixes
+        Group labels (those an axis in ``spreads`` refers to must be given).
+    seed
+        Seed of the group offsets.
+    """
+    rng = np.random.default_rng(seed)
+    labels = {"skill": list(skills or []), "datamix": list(datamixes or [])}
+    out: dict[str, ParamValue] = {}
+    for name, value in population.items():
+        if value <= 0:
+            raise ValueError(f"population value of {name!r} must be positive (offsets are on the log scale), got {value}")
+        axes = dict(spreads.get(name, {}))
+        unknown = [a for a in axes if a not in labels]
+        if unknown:
+            raise ValueError(f"spreads of {name!r}: unknown axes {unknown}; use 'skill' and/or 'datamix'")
+        empty = [a for a in axes if not labels[a]]
+        if empty:
+            raise ValueError(f"spreads of {name!r} use axis {empty[0]!r} but no {empty[0]} labels were given")
+        if not axes:
+            out[name] = float(value)
+            continue
+        offsets = {a: dict(zip(labels[a], sd * rng.standard_normal(len(labels[a])), strict=True)) for a, sd in axes.items()}
+        cells = {}
+        for skill in labels["skill"] or [None]:
+            for datamix in labels["datamix"] or [None]:
+                shift = offsets.get("skill", {}).get(skill, 0.0) + offsets.get("datamix", {}).get(datamix, 0.0)
+                cells[(skill, datamix)] = float(value * np.exp(shift))
+        out[name] = cells
+    return out

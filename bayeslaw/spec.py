@@ -15,7 +15,7 @@ dict, or a :class:`ModelSpec`. Example::
     [priors]                      # override the law's defaults
     alpha = { dist = "LogNormal", mu = -1.2, sigma = 0.5 }
 
-    [pooling]                     # per parameter: axis -> shared | partial | independent
+    [pooling]                     # per parameter: axis -> shared | partial | partial_centred | independent
     E = { skill = "partial", datamix = "partial" }
 
     [pooling_scale]               # HalfNormal scale of group spread, on the link scale
@@ -38,7 +38,9 @@ from bayeslaw.families import get_family
 from bayeslaw.laws import get_law
 from bayeslaw.priors import Prior
 
-POOLING_MODES = ("shared", "partial", "independent")
+#: ``partial`` is non-centred (offsets ``sd * z``); ``partial_centred`` samples the offsets directly
+#: (``offset ~ Normal(0, sd)``), better when each group is well informed by its data but the axis has few groups.
+POOLING_MODES = ("shared", "partial", "partial_centred", "independent")
 SAMPLER_KEYS = ("backend", "draws", "tune", "chains", "target_accept", "low_rank")
 _TOP_KEYS = {"name", "law", "description", "likelihood", "priors", "pooling", "pooling_scale", "sampler"}
 DEFAULT_POOLING_SCALE = 0.5

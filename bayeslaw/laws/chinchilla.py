@@ -9,6 +9,7 @@ correlation between amplitudes and exponents that makes the raw form slow.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -39,10 +40,11 @@ class Chinchilla(Law):
         return p["E"] + size_term + data_term
 
     def derived(self, p: Mapping[str, Array], refs: Mapping[str, float], xp: Any) -> dict[str, Array]:
+        # math.log, not xp.log: pytensor turns a float32-exact Python float into a float32 constant.
         alpha, beta = p["alpha"], p["beta"]
         return {
-            "A": p["a_ref"] * xp.exp(alpha * xp.log(refs["N"])),
-            "B": p["b_ref"] * xp.exp(beta * xp.log(refs["D"])),
+            "A": p["a_ref"] * xp.exp(alpha * math.log(refs["N"])),
+            "B": p["b_ref"] * xp.exp(beta * math.log(refs["D"])),
             "a": beta / (alpha + beta),
             "b": alpha / (alpha + beta),
         }
@@ -51,9 +53,9 @@ class Chinchilla(Law):
         """Accept ``A``/``B`` (raw amplitudes) in place of ``a_ref``/``b_ref``."""
         out = dict(raw)
         if "A" in out:
-            out["a_ref"] = out.pop("A") * xp.exp(-out["alpha"] * xp.log(refs["N"]))
+            out["a_ref"] = out.pop("A") * xp.exp(-out["alpha"] * math.log(refs["N"]))
         if "B" in out:
-            out["b_ref"] = out.pop("B") * xp.exp(-out["beta"] * xp.log(refs["D"]))
+            out["b_ref"] = out.pop("B") * xp.exp(-out["beta"] * math.log(refs["D"]))
         return out
 
     def compute_optimal(self, p: Mapping[str, Array], budget: Array, refs: Mapping[str, float], xp: Any) -> dict[str, Array]:

@@ -1,0 +1,495 @@
+"""The ``bayeslaw`` command line: demo, fit, optimum, predict, models, datasets.
+
+Every command prints plain-text tables. User errors (a bad CSV, an unknown
+model, a file that is not a fit) print one line on stderr and exit with status
+2, without a traceback. Set ``BAYESLAW_DEBUG=1`` to see the traceback
+instead. Run ``bayeslaw COMMAND --help`` for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayeslaw.constants import CHINCHILLA_BUDGET, CREDIBLE_INTERVAL, DEFAULT_SEED
+
+#: Exit status of every user error (bad input, unknown model, unreadable file).
+EXIT_USAGE = 2
+
+#: Column-mapping options of ``bayeslaw fit``: option dest -> canonical variable.
+COLUMN_OPTIONS = {
+    "params_col": "N",
+    "tokens_col": "D",
+    "compute_col": "C",
+    "loss_col": "loss",
+    "skill_col": "skill",
+    "datamix_col": "datamix",
+}
+
+#: Parameters and derived quantities shown by ``bayeslaw demo`` (Chinchilla law).
+DEMO_PARAMETERS = ("E", "A", "B", "alpha", "beta", "a")
+OPTIMUM_COLUMNS = {"N_opt": "N*", "D_opt": "D*", "tokens_per_param": "D*/N*", "loss_opt": "loss at optimum", "a": "a (N* ~ C^a)"}
+DEMO_OPTIMUM = {"N_opt": "N* (params)", "D_opt": "D* (tokens)", "tokens_per_param": "D*/N*", "loss_opt": "loss at optimum"}
+
+
+class CLIError(Exception):
+    """A user error reported as one line on stderr (exit status 2)."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types that mean bad input rather than a bug."""
+    from bayeslaw.data import DataValidationError
+    from bayeslaw.results import FitFileError
+    from bayeslaw.spec import SpecError
+
+    return (
+        CLIError,
+        DataValidationError,
+        SpecError,
+        FitFileError,
+        FileNotFoundError,
+        IsADirectoryError,
+        PermissionError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+        ValueError,
+        KeyError,
+    )
+
+
+def _message(err: BaseException) -> str:
+    if isinstance(err, KeyError) and err.args:
+        return str(err.args[0])
+    if isinstance(err, pd.errors.ParserError):
+        return f"cannot parse the file as CSV ({str(err).strip().splitlines()[0]})"
+    if isinstance(err, pd.errors.EmptyDataError):
+        return f"the CSV file is empty ({err})"
+    if isinstance(err, UnicodeDecodeError):
+        return f"the file is not UTF-8 text ({err.reason} at byte {err.start})"
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def _status(text: str) -> None:
+    """A progress line on stderr (keeps stdout for the results)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- parsing helpers
+def _key_value(text: str, what: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key or not value:
+        raise CLIError(f"{what} must look like NAME=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = _positive_float(text)
+    if not value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text!r}")
+    return value
+
+
+def column_mapping(args: argparse.Namespace) -> dict[str, str]:
+    """Canonical name -> CSV column, from the ``--*-col`` options and ``--map NAME=COLUMN``."""
+    mapping = {canonical: getattr(args, dest) for dest, canonical in COLUMN_OPTIONS.items() if getattr(args, dest)}
+    for item in args.map or []:
+        key, column = _key_value(item, "--map")
+        if key in mapping and mapping[key] != column:
+            raise CLIError(f"--map {item!r} conflicts with the column already given for {key!r} ({mapping[key]!r})")
+        mapping[key] = column
+    return mapping
+
+
+def _mix(items: Sequence[str] | None) -> dict[str, float] | None:
+    if not items:
+        return None
+    mix = {}
+    for item in items:
+        skill, weight = _key_value(item, "--mix")
+        try:
+            mix[skill] = float(weight)
+        except ValueError:
+            raise CLIError(f"--mix weight for {skill!r} is not a number: {weight!r}") from None
+    return mix
+
+
+def _sampler_kwargs(args: argparse.Namespace) -> dict[str, object]:
+    return {
+        "draws": args.draws,
+        "tune": args.tune,
+        "chains": args.chains,
+        "random_seed": args.seed,
+        "backend": args.backend,
+        "target_accept": args.target_accept,
+        "progress": not args.no_progress,
+    }
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+# --------------------------------------------------------------------------- tables
+def demo_table(fit_: object, budget: float, prob: float) -> pd.DataFrame:
+    """Parameters E, A, B, alpha, beta, a and the optimum at ``budget``, with ``prob`` intervals."""
+    summary = fit_.summary(prob)  # type: ignore[attr-defined]
+    missing = [p for p in DEMO_PARAMETERS if p not in summary.index]
+    if missing:
+        raise CLIError(f"the demo table needs the Chinchilla law's parameters; missing {missing}")
+    rows = []
+    for name in DEMO_PARAMETERS:
+        row = summary.loc[name]
+        rows.append(
+            {
+                "quantity": name,
+                "median": row["median"],
+                "lower": row["lower"],
+                "upper": row["upper"],
+                "r_hat": row["r_hat"],
+                "ess_bulk": row["ess_bulk"],
+            }
+        )
+    optimum = fit_.compute_optimal(budget, prob=prob).summary()  # type: ignore[attr-defined]
+    for _, row in optimum.iterrows():
+        if row["quantity"] in DEMO_OPTIMUM:
+            rows.append(
+                {
+                    "quantity": f"{DEMO_OPTIMUM[row['quantity']]} @ {budget:.3g} FLOPs",
+                    "median": row["median"],
+                    "lower": row["lower"],
+                    "upper": row["upper"],
+                    "r_hat": np.nan,
+                    "ess_bulk": np.nan,
+                }
+            )
+    return pd.DataFrame(rows).set_index("quantity")
+
+
+def format_table(table: pd.DataFrame, prob: float) -> str:
+    """Render a median/lower/upper table with a '{prob} interval' column."""
+    shown = pd.DataFrame(index=table.index)
+    shown["median"] = table["median"].map(_fmt)
+    shown[f"{prob:.0%} interval"] = [f"[{_fmt(lo)}, {_fmt(hi)}]" for lo, hi in zip(table["lower"], table["upper"], strict=True)]
+    for col in ("r_hat", "ess_bulk"):
+        if col in table:
+            shown[col] = ["" if not np.isfinite(v) else (f"{v:.3f}" if col == "r_hat" else f"{v:.0f}") for v in table[col]]
+    shown.index.name = None
+    return shown.to_string()
+
+
+def optimum_text(result: object, prob: float) -> str:
+    """Wide optimum table: one row per budget (and mix), 'median [lower, upper]' cells."""
+    table = result.table(prob)  # type: ignore[attr-defined]
+    table = table.rename(columns=OPTIMUM_COLUMNS)
+    table.columns.name = None
+    if "budget" in table.index.names:
+        table = table.rename(index=lambda b: f"{b:.3g}" if isinstance(b, float) else b, level="budget")
+    return table.to_string()
+
+
+def predict_text(table: pd.DataFrame, prob: float) -> str:
+    """Human-readable forecast table."""
+    shown = pd.DataFrame(index=range(len(table)))
+    for col in table.columns:
+        if col.startswith(("mean_", "observation_")):
+            continue
+        shown[col] = table[col].map(lambda v: _fmt(v) if isinstance(v, float | np.floating) else v)
+    for name, label in (("mean", "law (mean)"), ("observation", "new observation")):
+        shown[f"{label} median"] = table[f"{name}_median"].map(_fmt)
+        shown[f"{label} {prob:.0%}"] = [
+            f"[{_fmt(lo)}, {_fmt(hi)}]" for lo, hi in zip(table[f"{name}_lower"], table[f"{name}_upper"], strict=True)
+        ]
+    return shown.to_string(index=False)
+
+
+# --------------------------------------------------------------------------- plots
+def write_plots(fit_: object, folder: Path, budget: float) -> list[Path]:
+    """Write the standard fit plots of ``fit_`` as PNGs into ``folder``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bayeslaw.plotting import fits
+
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "fit_curves.png": fits.plot_fit(fit_),  # type: ignore[arg-type]
+        "posterior.png": fits.plot_posterior(fit_),  # type: ignore[arg-type]
+    }
+    if fit_.law.allocates_compute():  # type: ignore[attr-defined]
+        figures["optimum_fan.png"] = fits.plot_optimum_fan(fit_, mark_budget=budget)  # type: ignore[arg-type]
+    written = []
+    for name, fig in figures.items():
+        path = folder / name
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Fit the shipped Chinchilla data with the default model; print the table; write fit + plots."""
+    import bayeslaw
+
+    out = Path(args.out)
+    data = bayeslaw.load_dataset("chinchilla", exclude_top5=True)
+    _status(f"bayeslaw demo: {len(data)} Chinchilla runs (Hoffmann et al. 2022, digitised by Epoch AI; 5 highest-loss runs excluded)")
+    _status("compiling the model (numba) and sampling: the progress bar appears once sampling starts ...")
+    start = time.perf_counter()
+    fitted = bayeslaw.fit(data, "chinchilla", **_sampler_kwargs(args))
+    _status(f"sampled in {time.perf_counter() - start:.1f} s (compilation included)")
+    prob = args.prob
+    print(f"\nChinchilla law L = E + A/N^alpha + B/D^beta fitted to {len(data)} runs (model 'chinchilla', seed {args.seed})")
+    print(fitted.diagnostics.banner())
+    print(f"Medians and {prob:.0%} equal-tailed credible intervals; optimum at Chinchilla's budget C = {CHINCHILLA_BUDGET:.3g} FLOPs:")
+    print(format_table(demo_table(fitted, CHINCHILLA_BUDGET, prob), prob))
+    fit_path = fitted.save(out / "chinchilla_fit.nc")
+    plots = write_plots(fitted, out, CHINCHILLA_BUDGET)
+    print(f"\nwrote {fit_path}")
+    for path in plots:
+        print(f"wrote {path}")
+    print(f"next: bayeslaw optimum {fit_path} --budget 1e24   |   bayeslaw predict {fit_path} --params 7e10 --tokens 1.4e12")
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit a CSV with a named or file spec; print the report; save the fit."""
+    import bayeslaw
+    from bayeslaw.data import ScalingData
+    from bayeslaw.laws import get_law
+    from bayeslaw.spec import resolve_spec
+
+    spec = resolve_spec(args.model)
+    law = get_law(spec.law)
+    columns = column_mapping(args)
+    target = args.target or law.target
+    inputs = None if set(law.inputs) <= {"N", "D"} else list(law.inputs)
+    path = Path(args.data)
+    if path.is_dir():
+        raise CLIError(f"{path} is a folder, not a CSV file")
+    data = ScalingData.from_csv(path, target=target, inputs=inputs, columns=columns, drop_highest=args.drop_highest)
+    out = Path(args.out)
+    if out.suffix != ".nc":
+        raise CLIError(f"--out must name a .nc file, got {str(out)!r}")
+    _status(f"bayeslaw fit: {data!r}; model {spec.name!r} ({spec.source})")
+    _status("compiling the model and sampling ...")
+    start = time.perf_counter()
+    fitted = bayeslaw.fit(data, spec, **_sampler_kwargs(args))
+    _status(f"sampled in {time.perf_counter() - start:.1f} s (compilation included)")
+    print(fitted.report(args.prob))
+    fitted.save(out)
+    print(f"\nwrote {out}")
+    if args.plots:
+        for written in write_plots(fitted, Path(args.plots), CHINCHILLA_BUDGET):
+            print(f"wrote {written}")
+    return 0
+
+
+def _load(path: str) -> object:
+    import bayeslaw
+
+    if Path(path).is_dir():
+        raise CLIError(f"{path} is a folder, not a fit file")
+    return bayeslaw.load_fit(path)
+
+
+def cmd_optimum(args: argparse.Namespace) -> int:
+    """Print N*, D*, D*/N* and the loss at the optimum for each budget."""
+    fitted = _load(args.fit)
+    result = fitted.compute_optimal(args.budget, skill=args.skill, datamix=args.datamix, mix=_mix(args.mix), prob=args.prob)  # type: ignore[attr-defined]
+    print(fitted.diagnostics.banner())  # type: ignore[attr-defined]
+    print(f"Compute-optimal allocation (C = 6ND): medians and {args.prob:.0%} credible intervals")
+    print(optimum_text(result, args.prob))
+    for note in result.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Print forecast intervals at new inputs."""
+    fitted = _load(args.fit)
+    inputs: dict[str, list[float]] = {}
+    for item in args.input or []:
+        key, values = _key_value(item, "--input")
+        try:
+            inputs[key] = [float(v) for v in values.split(",")]
+        except ValueError:
+            raise CLIError(f"--input {key}: values must be comma-separated numbers, got {values!r}") from None
+    if args.compute is not None:
+        inputs["compute"] = args.compute
+    table = fitted.predict(  # type: ignore[attr-defined]
+        args.params, args.tokens, skill=args.skill, datamix=args.datamix, prob=args.prob, seed=args.seed, **inputs
+    )
+    print(fitted.diagnostics.banner())  # type: ignore[attr-defined]
+    print(f"Forecasts: medians and {args.prob:.0%} intervals of the law's mean and of a new observation")
+    print(predict_text(table, args.prob))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List shipped model specs."""
+    from bayeslaw.spec import ModelSpec, available_specs
+
+    del args
+    specs = available_specs()
+    width = max((len(n) for n in specs), default=4)
+    for name, path in specs.items():
+        try:
+            spec = ModelSpec.from_toml(path)
+            line = f"{spec.description}  [law {spec.law}, {spec.family}]"
+        except Exception as err:  # a broken shipped spec should not hide the others
+            line = f"(unreadable: {_message(err)})"
+        print(f"{name:<{width}}  {line}")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    """List shipped datasets with their source line."""
+    from bayeslaw.datasets import available_datasets, dataset_info
+
+    for name in available_datasets():
+        info = dataset_info(name).strip().splitlines()
+        title = info[0] if info else ""
+        license_line = next((ln.split(":", 1)[1].strip() for ln in info if ln.lower().startswith("license")), "see dataset_info")
+        license_line = license_line.split(". ")[0].rstrip(".")
+        print(f"{name:<14}  {title}\n{'':<14}  license: {license_line}")
+        if args.verbose:
+            print("\n".join(f"{'':<16}{ln}" for ln in info[1:]))
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+def _add_sampler_options(parser: argparse.ArgumentParser, draws: int | None = None) -> None:
+    group = parser.add_argument_group("sampler")
+    group.add_argument("--draws", type=_positive_int, default=draws, help="posterior draws per chain (default: the spec's, 1000)")
+    group.add_argument("--tune", type=_positive_int, default=None, help="warm-up draws per chain (default: the spec's, 1000)")
+    group.add_argument("--chains", type=_positive_int, default=None, help="chains (default: the spec's, 4)")
+    group.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    group.add_argument("--backend", choices=("nutpie", "pymc", "numpyro"), default=None, help="sampler (default: the spec's, nutpie)")
+    group.add_argument("--target-accept", type=_probability, default=None, help="NUTS target acceptance (default 0.9)")
+    group.add_argument("--no-progress", action="store_true", help="hide the sampler's progress bar")
+
+
+def _add_prob(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--prob", type=_probability, default=CREDIBLE_INTERVAL, help=f"credible-interval probability (default {CREDIBLE_INTERVAL})"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the ``bayeslaw`` command."""
+    from bayeslaw import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="bayeslaw",
+        description="Bayesian scaling laws: fit, compute-optimal allocation and forecasts with credible intervals.",
+    )
+    parser.add_argument("--version", action="version", version=f"bayeslaw {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = sub.add_parser("demo", help="fit the shipped Chinchilla data and write the fit and plots", description=cmd_demo.__doc__)
+    demo.add_argument("--out", default="bayeslaw-demo", help="output folder (default ./bayeslaw-demo)")
+    _add_sampler_options(demo)
+    _add_prob(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    fit = sub.add_parser("fit", help="fit a CSV of runs with a model spec", description=cmd_fit.__doc__)
+    fit.add_argument("data", help="CSV file, one row per training run")
+    fit.add_argument("--model", default="chinchilla", help="shipped model name (see `bayeslaw models`) or path to a .toml spec")
+    fit.add_argument("--out", required=True, help="where to write the fit (.nc)")
+    fit.add_argument("--target", default=None, help="canonical response (default: the law's, usually 'loss')")
+    cols = fit.add_argument_group("column mapping (default: canonical names N, D, C, loss, skill, datamix and common aliases)")
+    cols.add_argument("--params-col", help="column with model size N (parameters)")
+    cols.add_argument("--tokens-col", help="column with training tokens D")
+    cols.add_argument("--compute-col", help="column with training compute C (FLOPs); checked against 6ND")
+    cols.add_argument("--loss-col", help="column with the loss")
+    cols.add_argument("--skill-col", help="column with the skill / eval-set label")
+    cols.add_argument("--datamix-col", help="column with the data-mix label")
+    cols.add_argument("--map", action="append", metavar="NAME=COLUMN", help="map any canonical variable to a column (repeatable)")
+    fit.add_argument("--drop-highest", type=int, default=0, metavar="K", help="explicitly drop the K highest-target rows (recorded)")
+    fit.add_argument("--plots", default=None, metavar="DIR", help="also write the fit plots into DIR")
+    _add_sampler_options(fit)
+    _add_prob(fit)
+    fit.set_defaults(func=cmd_fit)
+
+    opt = sub.add_parser("optimum", help="compute-optimal N*, D* for FLOP budgets", description=cmd_optimum.__doc__)
+    opt.add_argument("fit", help="fit file written by `bayeslaw fit` or `bayeslaw demo`")
+    opt.add_argument("--budget", type=_positive_float, action="append", required=True, help="FLOP budget (repeatable)")
+    opt.add_argument("--skill", default=None, help="skill to optimise for")
+    opt.add_argument("--datamix", default=None, help="data mix to optimise for")
+    opt.add_argument("--mix", action="append", metavar="SKILL=WEIGHT", help="optimise a weighted mix of skills (repeatable)")
+    _add_prob(opt)
+    opt.set_defaults(func=cmd_optimum)
+
+    pred = sub.add_parser("predict", help="forecast the loss at new model sizes and token counts", description=cmd_predict.__doc__)
+    pred.add_argument("fit", help="fit file")
+    pred.add_argument("--params", type=_positive_float, nargs="+", default=None, help="model sizes N")
+    pred.add_argument("--tokens", type=_positive_float, nargs="+", default=None, help="training tokens D")
+    pred.add_argument("--compute", type=_positive_float, nargs="+", default=None, help="compute C (with --params or --tokens)")
+    pred.add_argument("--input", action="append", metavar="NAME=V1,V2", help="other law inputs by canonical name (repeatable)")
+    pred.add_argument("--skill", default=None, help="skill label")
+    pred.add_argument("--datamix", default=None, help="data-mix label")
+    pred.add_argument("--seed", type=int, default=None, help="seed of the new-observation noise (default: the fit's)")
+    _add_prob(pred)
+    pred.set_defaults(func=cmd_predict)
+
+    models = sub.add_parser("models", help="list shipped model specs", description=cmd_models.__doc__)
+    models.set_defaults(func=cmd_models)
+
+    datasets = sub.add_parser("datasets", help="list shipped datasets", description=cmd_datasets.__doc__)
+    datasets.add_argument("-v", "--verbose", action="store_true", help="print each dataset's full source notes")
+    datasets.set_defaults(func=cmd_datasets)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``bayeslaw`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            # Convergence problems are printed in the report's banner; keep other warnings visible.
+            from bayeslaw.diagnostics import ConvergenceWarning
+
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return int(args.func(args))
+    except _user_errors() as err:
+        if os.environ.get("BAYESLAW_DEBUG") == "1":
+            raise
+        print(f"bayeslaw {args.command}: error: {_message(err)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

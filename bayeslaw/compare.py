@@ -1,0 +1,204 @@
+"""Model comparison by PSIS-LOO: which structure predicts held-out observations best?
+
+``compare({"shared exponents": fit_a, "skill exponents": fit_b})`` ranks fits of
+the *same* observations by their expected log pointwise predictive density
+(ELPD), estimated with Pareto-smoothed importance-sampling leave-one-out
+cross-validation (ArviZ). Observations whose Pareto k exceeds
+:data:`~bayeslaw.constants.PARETO_K_MAX` make the estimate unreliable; they are
+counted per fit, named, and warned about. Fits of different data, or with
+likelihoods on different scales, are refused: their ELPDs are not comparable.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from bayeslaw import results
+from bayeslaw.constants import PARETO_K_MAX
+from bayeslaw.model_builder import OBSERVED
+
+if TYPE_CHECKING:
+    from bayeslaw.fit import Fit
+
+#: Number of bad-k observation labels listed in a warning.
+_MAX_LISTED = 5
+
+
+class ParetoKWarning(UserWarning):
+    """Issued when some observations have Pareto k above the threshold (PSIS-LOO unreliable)."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Result of :func:`compare`.
+
+    Attributes
+    ----------
+    table
+        One row per fit, best first: ``rank``, ``elpd_loo`` (higher is better),
+        ``se``, ``p_loo`` (effective number of parameters), ``elpd_diff`` (to the
+        best fit) and its standard error ``dse``, stacking ``weight``,
+        ``n_bad_k`` (observations with Pareto k > ``pareto_k_max``) and ``max_k``.
+    pointwise
+        Per observation (rows, labelled like the data) and fit (columns): the
+        pointwise ELPD contributions ``elpd_i`` and Pareto ``k`` (column MultiIndex).
+    pareto_k_max
+        The Pareto k threshold applied.
+    warnings
+        One sentence per fit with unreliable observations.
+    """
+
+    table: pd.DataFrame
+    pointwise: pd.DataFrame
+    pareto_k_max: float
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def best(self) -> str:
+        """Name of the fit with the highest ELPD."""
+        return str(self.table.index[0])
+
+    @property
+    def reliable(self) -> bool:
+        """Whether every fit's PSIS-LOO estimate passed the Pareto k check."""
+        return not self.warnings
+
+    def difference(self, name: str) -> tuple[float, float]:
+        """``(elpd_diff, dse)`` of fit ``name`` relative to the best fit (0 for the best)."""
+        if name not in self.table.index:
+            raise KeyError(f"no fit named {name!r}; compared: {list(self.table.index)}")
+        row = self.table.loc[name]
+        return float(row["elpd_diff"]), float(row["dse"])
+
+    def pointwise_difference(self, a: str, b: str, by: str | None = None) -> pd.Series | float:
+        """ELPD of fit ``a`` minus fit ``b``, summed (or per group label of column ``by``, e.g. ``"skill"``)."""
+        diff = self.pointwise[("elpd_i", a)] - self.pointwise[("elpd_i", b)]
+        if by is None:
+            return float(diff.sum())
+        if by not in self.pointwise.attrs.get("groups", {}):
+            raise KeyError(f"no group column {by!r}; have {list(self.pointwise.attrs.get('groups', {}))}")
+        labels = pd.Series(self.pointwise.attrs["groups"][by], index=self.pointwise.index)
+        return diff.groupby(labels, sort=False).sum()
+
+    def report(self) -> str:
+        """Plain-text ranking with the reliability warnings."""
+        cols = ["rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "n_bad_k", "max_k"]
+        lines = [
+            "PSIS-LOO model comparison (higher elpd_loo is better; elpd_diff is relative to the best fit)",
+            self.table[cols].to_string(float_format=lambda v: f"{v:.4g}"),
+        ]
+        if self.warnings:
+            lines += [f"WARNING: {w}" for w in self.warnings]
+        else:
+            lines.append(f"Pareto k OK: every observation has k <= {self.pareto_k_max} in every fit")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.report()
+
+
+def check_same_data(fits: Mapping[str, Fit]) -> None:
+    """Raise ``ValueError`` unless all fits saw the same observations (labels, inputs, target, groups) on the same scale."""
+    names = list(fits)
+    first = fits[names[0]]
+    ref = first.data.frame
+    for name in names[1:]:
+        other = fits[name].data.frame
+        if fits[name].data.target != first.data.target:
+            raise ValueError(f"cannot compare: {names[0]!r} models {first.data.target!r} but {name!r} models {fits[name].data.target!r}")
+        if len(other) != len(ref) or not other.index.equals(ref.index):
+            raise ValueError(
+                f"cannot compare fits of different data: {names[0]!r} has {len(ref)} observations, {name!r} has {len(other)}"
+                + ("" if len(other) != len(ref) else " with different row labels")
+            )
+        shared = [c for c in ref.columns if c in other.columns]
+        missing = sorted(set(ref.columns) ^ set(other.columns))
+        if missing:
+            raise ValueError(f"cannot compare fits of different data: columns {missing} are in only one of {names[0]!r}, {name!r}")
+        for col in shared:
+            a, b = ref[col].to_numpy(), other[col].to_numpy()
+            same = np.array_equal(a, b) if a.dtype.kind in "OUS" or b.dtype.kind in "OUS" else np.allclose(a, b, rtol=1e-12, atol=0)
+            if not same:
+                raise ValueError(f"cannot compare fits of different data: column {col!r} differs between {names[0]!r} and {name!r}")
+        if fits[name].family.link != first.family.link:
+            raise ValueError(
+                f"cannot compare: {names[0]!r} scores the target on the {first.family.link!r} scale, {name!r} on the "
+                f"{fits[name].family.link!r} scale; PSIS-LOO values on different scales are not comparable"
+            )
+
+
+def compare(fits: Mapping[str, Fit], *, pareto_k_max: float = PARETO_K_MAX, warn: bool = True) -> Comparison:
+    """Rank fits of the same data by PSIS-LOO.
+
+    Parameters
+    ----------
+    fits
+        ``{name: Fit}``, at least two, all fitted to the same observations.
+    pareto_k_max
+        Pareto k above which an observation's LOO estimate is unreliable.
+    warn
+        Issue a :class:`ParetoKWarning` per fit with unreliable observations
+        (the warnings are kept in the result either way).
+
+    Returns
+    -------
+    Comparison
+        The ranking table, pointwise contributions and reliability notes.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two fits, or fits of different observations / likelihood scales.
+    """
+    if not isinstance(fits, Mapping) or len(fits) < 2:
+        raise ValueError("compare needs a mapping {name: Fit} with at least two fits")
+    check_same_data(fits)
+    first = next(iter(fits.values()))
+    obs = [str(i) for i in first.data.frame.index]
+    elpds = {}
+    pointwise = {}
+    notes = []
+    stats = {}
+    for name, fit_ in fits.items():
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Pareto distribution.*")
+            elpd = results.loo(fit_.idata, OBSERVED)
+        elpds[name] = elpd
+        loo_i, k = results.loo_pointwise(elpd)
+        pointwise[("elpd_i", name)] = loo_i
+        pointwise[("k", name)] = k
+        bad = k > pareto_k_max
+        stats[name] = {"n_bad_k": int(bad.sum()), "max_k": float(np.max(k))}
+        if bad.any():
+            labels = [obs[i] for i in np.flatnonzero(bad)[:_MAX_LISTED]]
+            more = int(bad.sum()) - len(labels)
+            notes.append(
+                f"{name!r}: {int(bad.sum())} of {len(k)} observations have Pareto k > {pareto_k_max} "
+                f"(max {float(np.max(k)):.2f}; e.g. {labels}{f' and {more} more' if more > 0 else ''}); "
+                "its PSIS-LOO estimate is unreliable (refit without them or use exact cross-validation)"
+            )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*Pareto distribution.*")
+        warnings.filterwarnings("ignore", message=".*scale is now set to log.*")
+        raw = results.compare_loo(elpds)
+    table = raw[["rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "weight"]].astype(float)
+    table["rank"] = table["rank"].astype(int)
+    table["n_bad_k"] = [stats[n]["n_bad_k"] for n in table.index]
+    table["max_k"] = [stats[n]["max_k"] for n in table.index]
+    table.index.name = "fit"
+    frame = pd.DataFrame(pointwise, index=pd.Index(obs, name="obs"))
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["quantity", "fit"])
+    frame.attrs["groups"] = {axis: first.data.frame[axis].to_numpy(dtype=str) for axis in first.data.groups}
+    if warn:
+        for note in notes:
+            warnings.warn(note, ParetoKWarning, stacklevel=2)
+    return Comparison(table=table, pointwise=frame, pareto_k_max=pareto_k_max, warnings=tuple(notes))
+
+
+__all__ = ["Comparison", "ParetoKWarning", "check_same_data", "compare"]

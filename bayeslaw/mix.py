@@ -1,0 +1,400 @@
+"""Validation mixes: the compute-optimal N* of a weighted mix of skills, swept along paths of mixes.
+
+A validation set is a mix of skills; its loss is the weighted sum of the skills'
+predicted losses. Mixes live on a ``mix`` dim next to ``skill`` (a weights array
+over ``(mix, skill)``), so every draw, budget, mix (and datamix) is optimised in
+one vectorised call of :func:`bayeslaw.optimum.optimum_numeric`. The relative
+shift of N* against a reference mix is computed per draw, so its credible
+interval carries the posterior correlation between the two optima::
+
+    path = two_skill_path("code", "text")            # 21 weights of "text" from 0 to 1
+    sweep = sweep_mix(fit, [1e20, 1e22, 1e24], path)  # reference: the first mix (all code)
+    sweep.table()                                     # N*, D*, tokens/param, shift: median and interval
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayeslaw.constants import CREDIBLE_INTERVAL, FLOPS_PER_PARAM_TOKEN, SKILL_DIM
+from bayeslaw.laws import Law
+from bayeslaw.optimum import as_budget_array, optimum_numeric
+from bayeslaw.summaries import interval, interval_frame
+
+if TYPE_CHECKING:
+    from bayeslaw.fit import Fit
+
+#: Dimension of several mixes (weights are over ``(mix, skill)``).
+MIX_DIM = "mix"
+#: Default number of mixes on a path (weights 0, 0.05, ..., 1).
+DEFAULT_STEPS = 21
+#: Quantities of a sweep, per draw.
+SWEEP_QUANTITIES = ("N_opt", "D_opt", "tokens_per_param", "loss_opt", "shift")
+
+MixLike = Mapping[str, float] | Mapping[Any, Mapping[str, float]] | xr.DataArray
+
+
+# ---------------------------------------------------------------- weights
+def _check_skill_weights(values: np.ndarray, skills: Sequence[str], labels: Sequence[Any]) -> list[str]:
+    """Raise on negative, non-finite or all-zero weights (rows: mixes); return normalisation notes."""
+    notes = []
+    for label, row in zip(labels, values, strict=True):
+        where = "" if label is None else f" (mix {label!r})"
+        bad = {s: float(w) for s, w in zip(skills, row, strict=True) if not np.isfinite(w) or w < 0}
+        if bad:
+            raise ValueError(f"mix weights must be finite and non-negative{where}; got {bad}")
+        total = float(row.sum())
+        if total <= 0:
+            raise ValueError(f"mix weights sum to zero{where}")
+        if not np.isclose(total, 1.0):
+            notes.append(f"mix weights{where} summed to {total:g}; normalised to 1")
+    return notes
+
+
+def mix_weights(mix: MixLike, skills: Sequence[str]) -> tuple[xr.DataArray, list[str]]:
+    """Validate one or several mixes and return normalised weights plus notes.
+
+    Parameters
+    ----------
+    mix
+        ``{skill: weight}`` (one mix: result over ``skill``), ``{label: {skill:
+        weight}}`` (several: result over ``(mix, skill)`` with the labels as
+        ``mix`` coordinate), or a DataArray over ``skill`` or ``(mix, skill)``.
+        Skills left out weigh 0.
+    skills
+        The fit's skills, in order.
+
+    Raises
+    ------
+    ValueError
+        Unknown skills, negative or non-finite weights, or a mix whose weights sum to 0.
+        Weights not summing to 1 are normalised with a warning (and a note).
+    """
+    skills = [str(s) for s in skills]
+    if isinstance(mix, xr.DataArray):
+        if SKILL_DIM not in mix.dims or not set(mix.dims) <= {SKILL_DIM, MIX_DIM}:
+            raise ValueError(f"mix weights must have dims ('skill',) or ('mix', 'skill'); got {mix.dims}")
+        given = [str(s) for s in mix[SKILL_DIM].values]
+        unknown = [s for s in given if s not in skills]
+        if unknown:
+            raise ValueError(f"unknown skills in mix: {unknown}; the fit has {skills}")
+        several = MIX_DIM in mix.dims
+        table = mix.expand_dims(MIX_DIM) if not several else mix
+        table = table.assign_coords({SKILL_DIM: given}).reindex({SKILL_DIM: skills}, fill_value=0.0).transpose(MIX_DIM, SKILL_DIM)
+        labels = list(table[MIX_DIM].values) if several and MIX_DIM in table.coords else list(range(table.sizes[MIX_DIM]))
+        values = np.asarray(table.values, dtype=float)
+        extra = {k: v for k, v in table.coords.items() if k not in (SKILL_DIM,) and MIX_DIM in v.dims} if several else {}
+    else:
+        if not isinstance(mix, Mapping) or not mix:
+            raise ValueError(f"mix must be a non-empty mapping {{skill: weight}} or {{label: {{skill: weight}}}}; got {mix!r}")
+        nested = [isinstance(v, Mapping) for v in mix.values()]
+        if any(nested) and not all(nested):
+            raise ValueError("mix mixes weights and nested mixes; pass {skill: weight} or {label: {skill: weight}}")
+        several = all(nested)
+        rows = dict(mix) if several else {None: mix}
+        for row in rows.values():
+            unknown = [s for s in row if str(s) not in skills]
+            if unknown:
+                raise ValueError(f"unknown skills in mix: {unknown}; the fit has {skills}")
+        labels = list(rows)
+        values = np.array([[_as_weight(row.get(s, 0.0), s) for s in skills] for row in rows.values()], dtype=float)
+        extra = {}
+    notes = _check_skill_weights(values, skills, labels if several else [None])
+    for note in notes:
+        warnings.warn(note, UserWarning, stacklevel=3)
+    values = values / values.sum(axis=1, keepdims=True)
+    if not several:
+        return xr.DataArray(values[0], dims=SKILL_DIM, coords={SKILL_DIM: skills}), notes
+    weights = xr.DataArray(values, dims=(MIX_DIM, SKILL_DIM), coords={MIX_DIM: labels, SKILL_DIM: skills})
+    return weights.assign_coords(extra) if extra else weights, notes
+
+
+def _as_weight(value: Any, skill: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"mix weight of skill {skill!r} must be a number, got {value!r}") from None
+
+
+def mix_path(start: Mapping[str, float], end: Mapping[str, float], steps: int = DEFAULT_STEPS) -> xr.DataArray:
+    """Mixes on the straight line from ``start`` to ``end`` (each ``{skill: weight}``, normalised first).
+
+    The result is over ``(mix, skill)`` (skills in order of appearance); the
+    ``mix`` coordinate is the position ``t`` from 0 (``start``) to 1 (``end``).
+    """
+    if int(steps) < 2:
+        raise ValueError(f"a path needs at least 2 steps, got {steps}")
+    skills = list(dict.fromkeys([*start, *end]))
+    ends, _ = mix_weights({"start": start, "end": end}, skills)
+    t = np.linspace(0.0, 1.0, int(steps))
+    values = (1 - t)[:, None] * ends.sel(mix="start").values + t[:, None] * ends.sel(mix="end").values
+    return xr.DataArray(values, dims=(MIX_DIM, SKILL_DIM), coords={MIX_DIM: t, SKILL_DIM: skills}, name="weight")
+
+
+def two_skill_path(first: str, second: str, steps: int = DEFAULT_STEPS) -> xr.DataArray:
+    """Mixes of two skills: the ``mix`` coordinate is the weight of ``second`` (0 = all ``first``)."""
+    if first == second:
+        raise ValueError(f"a two-skill path needs two different skills, got {first!r} twice")
+    return mix_path({first: 1.0}, {second: 1.0}, steps)
+
+
+# ---------------------------------------------------------------- sweeps
+@dataclass(frozen=True)
+class MixSweep:
+    """Compute-optimal allocation along a set of mixes, per posterior draw.
+
+    Attributes
+    ----------
+    draws
+        Dataset over ``chain``, ``draw``, ``budget``, ``mix`` (and any kept
+        group axis such as ``datamix``): ``N_opt``, ``D_opt``,
+        ``tokens_per_param``, ``loss_opt`` and ``shift`` = N*(mix) / N*(reference) - 1.
+    weights
+        The mixes' normalised weights over ``(mix, skill)``.
+    reference
+        The reference mix's weights over ``skill``.
+    prob
+        Default interval probability.
+    notes
+        What was assumed (normalisation, search method, boundary hits).
+    """
+
+    draws: xr.Dataset
+    weights: xr.DataArray
+    reference: xr.DataArray
+    prob: float = CREDIBLE_INTERVAL
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def group_dims(self) -> list[str]:
+        """Dims besides the draws (budget, mix and any group axis)."""
+        return [d for d in self.draws.dims if d not in ("chain", "draw")]
+
+    def table(self, prob: float | None = None) -> pd.DataFrame:
+        """Tidy table: one row per budget, mix (and group) and quantity, with median, lower and upper."""
+        tidy = interval_frame(self.draws[list(SWEEP_QUANTITIES)], prob or self.prob, index=self.group_dims)
+        return tidy.sort_values(["quantity", *self.group_dims], kind="stable").reset_index(drop=True)
+
+    def wide(self, prob: float | None = None) -> pd.DataFrame:
+        """One row per budget, mix (and group); columns ``<quantity>_{median,lower,upper}``."""
+        tidy = self.table(prob)
+        wide = tidy.pivot(index=self.group_dims, columns="quantity", values=["median", "lower", "upper"])
+        wide.columns = [f"{q}_{stat}" for stat, q in wide.columns]
+        order = [f"{q}_{s}" for q in SWEEP_QUANTITIES for s in ("median", "lower", "upper")]
+        return wide[order].reset_index()
+
+    def largest_shift(self, prob: float | None = None) -> dict[str, Any]:
+        """The budget and mix (and group) whose posterior-median |shift| is largest, with its interval.
+
+        Returns ``{"median", "lower", "upper", "prob", <dim>: label, ...,
+        "p_positive"}``; ``p_positive`` is the posterior probability that the shift is > 0.
+        """
+        prob = prob or self.prob
+        stats = interval(self.draws["shift"], prob)
+        where = np.unravel_index(int(np.argmax(np.abs(stats["median"].values))), stats["median"].shape)
+        index = dict(zip(stats["median"].dims, where, strict=True))
+        chosen = self.draws["shift"].isel(index)
+        out: dict[str, Any] = {d: chosen[d].item() for d in index}
+        out.update({k: float(stats[k].isel(index)) for k in ("median", "lower", "upper")})
+        out["prob"] = prob
+        out["p_positive"] = float((chosen > 0).mean())
+        return out
+
+
+def sweep_params(
+    law: Law,
+    params: Mapping[str, xr.DataArray],
+    refs: Mapping[str, float],
+    budget: float | Sequence[float],
+    mixes: xr.DataArray,
+    reference: xr.DataArray,
+    prob: float = CREDIBLE_INTERVAL,
+    notes: Sequence[str] = (),
+) -> MixSweep:
+    """:func:`sweep_mix` on parameter draws (DataArrays with a ``skill`` dim) instead of a fit.
+
+    ``mixes`` are normalised weights over ``(mix, skill)``, ``reference`` over ``skill``.
+    """
+    if MIX_DIM not in mixes.dims:
+        raise ValueError(f"mixes must have a {MIX_DIM!r} dim (use mix_path, two_skill_path or mix_weights)")
+    budgets = as_budget_array(budget)
+    # The reference rides along as one more mix, so a reference on the path gives a shift of exactly 0.
+    n_mixes = mixes.sizes[MIX_DIM]
+    skills = list(mixes[SKILL_DIM].values)
+    outside = [str(s) for s, w in zip(reference[SKILL_DIM].values, reference.values, strict=True) if w > 0 and s not in skills]
+    if outside:
+        raise ValueError(f"the reference mix weighs skills {outside} that the mixes do not have ({skills})")
+    reference = reference.reindex({SKILL_DIM: skills}, fill_value=0.0)
+    stacked = xr.DataArray(
+        np.vstack([mixes.transpose(MIX_DIM, SKILL_DIM).values, reference.values[None, :]]),
+        dims=(MIX_DIM, SKILL_DIM),
+        coords={MIX_DIM: np.arange(n_mixes + 1), SKILL_DIM: skills},
+    )
+    all_draws, found = optimum_numeric(law, params, refs, budgets, stacked)
+    draws = all_draws.isel({MIX_DIM: slice(0, n_mixes)})
+    draws["shift"] = draws["N_opt"] / all_draws["N_opt"].isel({MIX_DIM: n_mixes}, drop=True) - 1.0
+    extra = {k: v for k, v in mixes.coords.items() if k != SKILL_DIM and MIX_DIM in v.dims}
+    draws = draws.drop_vars(MIX_DIM).assign_coords(extra).transpose("chain", "draw", "budget", MIX_DIM, ...)
+    return MixSweep(draws=draws, weights=mixes, reference=reference, prob=prob, notes=(*notes, *found))
+
+
+def _resolve_reference(reference: Any, weights: xr.DataArray, skills: Sequence[str]) -> tuple[xr.DataArray, list[str]]:
+    """The reference mix: ``None`` = first mix of ``weights``, a ``mix`` coordinate value, or a ``{skill: weight}`` mapping."""
+    if reference is None:
+        return weights.isel({MIX_DIM: 0}, drop=True), []
+    if isinstance(reference, Mapping | xr.DataArray):
+        return mix_weights(reference, skills)
+    labels = list(weights[MIX_DIM].values)
+    matches = [i for i, label in enumerate(labels) if label == reference or (isinstance(label, float) and np.isclose(label, reference))]
+    if not matches:
+        raise ValueError(f"reference {reference!r} is not a mix of the sweep ({labels}); pass a mix label or {{skill: weight}}")
+    return weights.isel({MIX_DIM: matches[0]}, drop=True), []
+
+
+def sweep_mix(
+    fit: Fit,
+    budget: float | Sequence[float],
+    mixes: MixLike,
+    *,
+    reference: Any = None,
+    datamix: str | None = None,
+    prob: float = CREDIBLE_INTERVAL,
+) -> MixSweep:
+    """Compute-optimal N*, D*, tokens per parameter and the shift of N* along a set of mixes.
+
+    Parameters
+    ----------
+    fit
+        A fit with a ``skill`` axis (and a law over N and D).
+    budget
+        One FLOP budget or several.
+    mixes
+        Several mixes: a path from :func:`two_skill_path` / :func:`mix_path`, a
+        DataArray over ``(mix, skill)`` or ``{label: {skill: weight}}``.
+    reference
+        The mix N* shifts are measured against: ``None`` (the first mix), a
+        ``mix`` coordinate value (e.g. ``0.0`` on a path) or ``{skill: weight}``.
+    datamix
+        The training datamix whose parameters are used; ``None`` keeps every
+        datamix of the fit as a dim of the result.
+    prob
+        Interval probability of the result's tables.
+    """
+    law = fit.law
+    if not law.allocates_compute():
+        raise ValueError(f"law {law.lookup_name!r} does not model (N, D): compute-optimal allocation is undefined")
+    if SKILL_DIM not in fit.data.groups:
+        raise ValueError("a mix sweep needs a fit with a skill axis; this data has no skills")
+    skills = fit.data.levels[SKILL_DIM]
+    weights, notes = mix_weights(mixes, skills)
+    if MIX_DIM not in weights.dims:
+        weights = weights.expand_dims({MIX_DIM: [0]})
+    ref, more = _resolve_reference(reference, weights, skills)
+    keep = tuple(a for a in fit.data.groups if a != "datamix" or datamix is None)
+    params = fit.params(datamix=datamix, keep=keep)
+    fit._warn_if_unconverged()
+    return sweep_params(law, params, fit.refs, budget, weights, ref, prob, (*notes, *more))
+
+
+# ---------------------------------------------------------------- iso-FLOP curves
+@dataclass(frozen=True)
+class IsoflopCurves:
+    """Loss along the iso-FLOP curve C = 6ND of each skill and of a mix, per draw, with their optima.
+
+    Attributes
+    ----------
+    loss
+        DataArray over ``chain``, ``draw``, ``curve`` (the skills, then ``"mix"``) and ``N``.
+    optimum
+        Dataset over ``chain``, ``draw``, ``curve``: ``N_opt`` and ``loss_opt``.
+    budget
+        The FLOP budget.
+    weights
+        The mix's weights over ``skill``.
+    prob
+        Default interval probability.
+    """
+
+    loss: xr.DataArray
+    optimum: xr.Dataset
+    budget: float
+    weights: xr.DataArray
+    prob: float = CREDIBLE_INTERVAL
+
+    def optimum_table(self, prob: float | None = None) -> pd.DataFrame:
+        """Median and interval of N* and the loss at N* per curve."""
+        return interval_frame(self.optimum, prob or self.prob, index=["curve"])
+
+
+MIX_CURVE = "mix"
+
+
+def isoflop_curves(
+    fit: Fit,
+    budget: float,
+    mix: Mapping[str, float],
+    *,
+    datamix: str | None = None,
+    points: int = 200,
+    span: float = 30.0,
+    prob: float = CREDIBLE_INTERVAL,
+) -> IsoflopCurves:
+    """The loss of every skill and of ``mix`` along C = 6ND at one ``budget``, per draw.
+
+    Parameters
+    ----------
+    fit
+        A fit with a ``skill`` axis.
+    budget
+        One FLOP budget.
+    mix
+        ``{skill: weight}``; the curves shown are the skills with a positive weight and the mix.
+    datamix
+        Training datamix (required when the fit's parameters differ by datamix).
+    points, span
+        Grid of ``points`` model sizes spanning a factor ``span`` either side of
+        the posterior-median optima.
+    prob
+        Interval probability of the result's tables.
+    """
+    budgets = as_budget_array(budget)
+    if budgets.size != 1:
+        raise ValueError("isoflop_curves takes one budget")
+    skills = fit.data.levels[SKILL_DIM]
+    weights, _ = mix_weights(mix, skills)
+    used = [s for s in skills if float(weights.sel({SKILL_DIM: s})) > 0]
+    params = fit.params(datamix=datamix, keep=(SKILL_DIM,))
+    params = {k: v.sel({SKILL_DIM: used}) if SKILL_DIM in v.dims else v for k, v in params.items()}
+    w_used = weights.sel({SKILL_DIM: used})
+    one_hot = xr.DataArray(np.eye(len(used)), dims=(MIX_DIM, SKILL_DIM), coords={MIX_DIM: used, SKILL_DIM: used})
+    all_mixes = xr.concat([one_hot, w_used.expand_dims({MIX_DIM: [MIX_CURVE]})], dim=MIX_DIM)
+    fit._warn_if_unconverged()
+    opt, _ = optimum_numeric(fit.law, params, fit.refs, budgets, all_mixes)
+    opt = opt.isel(budget=0, drop=True).rename({MIX_DIM: "curve"})
+    centre = np.log(opt["N_opt"]).median(("chain", "draw"))
+    grid = np.exp(np.linspace(float(centre.min()) - np.log(span), float(centre.max()) + np.log(span), int(points)))
+    n = xr.DataArray(grid, dims="N", coords={"N": grid})
+    d = float(budgets[0]) / FLOPS_PER_PARAM_TOKEN / n
+    per_skill = fit.law.loss_at(params, fit.refs, n, d, np)
+    loss = (per_skill * all_mixes).sum(SKILL_DIM).rename({MIX_DIM: "curve"}).transpose("chain", "draw", "curve", "N")
+    return IsoflopCurves(loss=loss, optimum=opt[["N_opt", "loss_opt"]], budget=float(budgets[0]), weights=weights, prob=prob)
+
+
+__all__ = [
+    "MIX_DIM",
+    "IsoflopCurves",
+    "MixSweep",
+    "isoflop_curves",
+    "mix_path",
+    "mix_weights",
+    "sweep_mix",
+    "sweep_params",
+    "two_skill_path",
+]

@@ -1,0 +1,362 @@
+"""Data with fitted curves and credible bands, N*(C) fan charts, and parameter posteriors.
+
+Every function takes a :class:`~bayeslaw.fit.Fit` and returns a matplotlib
+Figure; the numbers come from the fit's own post-processing
+(:meth:`Fit.predict`, :meth:`Fit.compute_optimal`, :meth:`Fit.params`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
+
+from bayeslaw.constants import CREDIBLE_INTERVAL, FAN_INNER_INTERVAL, FLOPS_PER_PARAM_TOKEN
+from bayeslaw.diagnostics import ConvergenceWarning
+from bayeslaw.posterior import varying_axes
+from bayeslaw.summaries import interval
+
+if TYPE_CHECKING:
+    from bayeslaw.fit import Fit
+
+#: Most panels (group combinations) drawn by :func:`plot_fit`.
+MAX_PANELS = 12
+#: Points along each fitted curve.
+CURVE_POINTS = 60
+#: Colour map of compute / tokens-per-parameter.
+CMAP = "viridis"
+#: Quantiles of the data's compute (or tokens per parameter) spanned by the curves.
+LEVEL_QUANTILES = (0.02, 0.98)
+#: How far (as a factor of the largest budget in the data) the default fan extends.
+FAN_EXTRAPOLATION = 1e4
+
+#: Fan-chart panels: quantity -> (title, y label).
+FAN_TITLES = {
+    "N_opt": ("compute-optimal model size", "N* (parameters)"),
+    "D_opt": ("compute-optimal training tokens", "D* (tokens)"),
+    "tokens_per_param": ("compute-optimal tokens per parameter", "D*/N*"),
+    "loss_opt": ("loss at the optimum", "loss at (N*, D*)"),
+}
+
+_LABELS = {
+    "N": "model size N (parameters)",
+    "D": "training tokens D",
+    "C": "training compute C (FLOPs)",
+    "tokens_per_param": "tokens per parameter D/N",
+}
+
+
+def _group_panels(fit: Fit) -> list[dict[str, str]]:
+    """One dict of group labels per panel: every (skill, datamix, ...) combination present in the data."""
+    groups = list(fit.data.groups)
+    if not groups:
+        return [{}]
+    combos = fit.data.frame[groups].drop_duplicates()
+    order = {axis: {label: i for i, label in enumerate(fit.data.levels[axis])} for axis in groups}
+    combos = combos.sort_values(groups, key=lambda col: col.map(order[col.name]))
+    panels = [dict(zip(groups, (str(v) for v in row), strict=True)) for row in combos.itertuples(index=False)]
+    if len(panels) > MAX_PANELS:
+        raise ValueError(f"the data has {len(panels)} group combinations; plot_fit draws at most {MAX_PANELS}: pass select=")
+    return panels
+
+
+def _subplots(n: int, width: float = 5.2, height: float = 4.0) -> tuple[Figure, np.ndarray]:
+    cols = min(n, 3)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False, constrained_layout=True)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig, axes.ravel()
+
+
+def _curves(
+    frame: pd.DataFrame, by: str, n_curves: int
+) -> tuple[np.ndarray, list[tuple[float, np.ndarray, np.ndarray]], np.ndarray, LogNorm, str]:
+    """Curve levels and (level, N, D) grids for ``by`` = ``compute`` (iso-FLOP) or ``tokens_per_param``."""
+    n, d = frame["N"].to_numpy(float), frame["D"].to_numpy(float)
+    ratio = d / n
+    n_lo, n_hi = n.min(), n.max()
+    if by == "compute":
+        colour = FLOPS_PER_PARAM_TOKEN * n * d
+        levels = np.geomspace(*np.quantile(colour, LEVEL_QUANTILES), n_curves)
+        curves = []
+        for c in levels:
+            # Stay inside the data's N range and tokens-per-parameter range along the iso-FLOP curve.
+            lo = max(n_lo, np.sqrt(c / (FLOPS_PER_PARAM_TOKEN * ratio.max())))
+            hi = min(n_hi, np.sqrt(c / (FLOPS_PER_PARAM_TOKEN * ratio.min())))
+            if hi <= lo:
+                continue
+            grid = np.geomspace(lo, hi, CURVE_POINTS)
+            curves.append((float(c), grid, c / (FLOPS_PER_PARAM_TOKEN * grid)))
+        label = _LABELS["C"]
+    elif by == "tokens_per_param":
+        colour = ratio
+        levels = np.geomspace(*np.quantile(ratio, LEVEL_QUANTILES), n_curves)
+        curves = []
+        step = float(np.sqrt(levels[1] / levels[0])) if n_curves > 1 else 2.0
+        for r in levels:
+            # Each curve spans the model sizes trained near its ratio (within half a curve spacing, at least x2).
+            near = np.abs(np.log(ratio / r)) <= max(np.log(step), np.log(2.0))
+            if not near.any():
+                continue
+            grid = np.geomspace(n[near].min(), n[near].max(), CURVE_POINTS)
+            curves.append((float(r), grid, r * grid))
+        label = _LABELS["tokens_per_param"]
+    else:
+        raise ValueError(f"by must be 'compute' or 'tokens_per_param', got {by!r}")
+    return colour, curves, levels, LogNorm(colour.min(), colour.max()), label
+
+
+def plot_fit(
+    fit: Fit,
+    *,
+    by: str = "compute",
+    n_curves: int = 6,
+    prob: float = CREDIBLE_INTERVAL,
+    select: Mapping[str, str] | None = None,
+) -> Figure:
+    """The data with the fitted law's curves and credible bands.
+
+    For laws of model size N and tokens D: the target against N (log axis), data
+    points coloured by compute (or tokens per parameter), and the posterior
+    median of the law with its ``prob`` band along ``n_curves`` iso-FLOP curves
+    (``by="compute"``) or fixed tokens-per-parameter ratios
+    (``by="tokens_per_param"``), each kept inside the data's range. For laws of
+    one input: the target against that input. One panel per group combination
+    (skill, datamix) in the data, or only ``select``.
+
+    Parameters
+    ----------
+    fit
+        A fitted model.
+    by
+        ``"compute"`` or ``"tokens_per_param"``.
+    n_curves
+        Number of curves per panel.
+    prob
+        Probability of the credible band of the law's mean.
+    select
+        Group labels to restrict to, e.g. ``{"skill": "code"}``.
+    """
+    law = fit.law
+    panels = [p for p in _group_panels(fit) if all(p.get(k) == v for k, v in (select or {}).items())]
+    if not panels:
+        raise ValueError(f"no data for {dict(select or {})}; groups in the data: {_group_panels(fit)}")
+    two_inputs = set(law.inputs) == {"N", "D"}
+    if not two_inputs and len(law.inputs) != 1:
+        raise ValueError(f"plot_fit draws laws of (N, D) or of one input; law {law.lookup_name!r} has inputs {law.inputs}")
+    if not fit.converged:
+        warnings.warn(fit.diagnostics.banner(), ConvergenceWarning, stacklevel=2)
+    fig, axes = _subplots(len(panels))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # warned once above, not once per curve
+        for ax, labels in zip(axes, panels, strict=False):
+            _draw_panel(fig, ax, fit, labels, by, n_curves, prob, two_inputs)
+    what = "iso-FLOP curves" if by == "compute" else "fixed tokens-per-parameter curves"
+    fig.suptitle(
+        f"{fit.spec.name}: posterior median and {prob:.0%} credible band of the law" + (f" along {what}" if two_inputs else ""),
+        fontsize=11,
+    )
+    return fig
+
+
+def _draw_panel(fig: Figure, ax: plt.Axes, fit: Fit, labels: dict[str, str], by: str, n_curves: int, prob: float, two_inputs: bool) -> None:
+    """One panel of :func:`plot_fit`: the group's data and fitted curves."""
+    law, data, target = fit.law, fit.data, fit.data.target
+    mask = np.ones(len(data), dtype=bool)
+    for axis, label in labels.items():
+        mask &= data.frame[axis].to_numpy(str) == label
+    frame = data.frame[mask]
+    if two_inputs:
+        colour, curves, _, norm, colour_label = _curves(frame, by, n_curves)
+        cmap = plt.get_cmap(CMAP)
+        for level, n_grid, d_grid in curves:
+            table = fit.predict(n_grid, d_grid, prob=prob, **labels)
+            c = cmap(norm(level))
+            ax.fill_between(n_grid, table["mean_lower"], table["mean_upper"], color=c, alpha=0.25, linewidth=0)
+            ax.plot(n_grid, table["mean_median"], color=c, linewidth=1.6)
+        points = ax.scatter(frame["N"], frame[target], c=colour, cmap=CMAP, norm=norm, s=14, edgecolors="black", linewidths=0.3, zorder=3)
+        fig.colorbar(points, ax=ax, label=colour_label)
+        ax.set_xlabel(_LABELS["N"])
+    else:
+        key = law.inputs[0]
+        x = frame[key].to_numpy(float)
+        grid = np.geomspace(x.min(), x.max(), CURVE_POINTS)
+        table = fit.predict(prob=prob, **{key: grid}, **labels)
+        ax.fill_between(grid, table["mean_lower"], table["mean_upper"], color="C0", alpha=0.25, linewidth=0)
+        ax.plot(grid, table["mean_median"], color="C0", linewidth=1.6)
+        ax.scatter(x, frame[target], s=14, color="black", zorder=3)
+        ax.set_xlabel(_LABELS.get(key, key))
+    ax.set_xscale("log")
+    ax.set_ylabel(target)
+    title = ", ".join(f"{k}={v}" for k, v in labels.items())
+    ax.set_title(title or f"{data.name}: {len(frame)} runs", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def plot_optimum_fan(
+    fit: Fit,
+    budgets: Sequence[float] | np.ndarray | None = None,
+    *,
+    inner: float = FAN_INNER_INTERVAL,
+    outer: float = CREDIBLE_INTERVAL,
+    quantities: Sequence[str] = ("N_opt", "D_opt", "tokens_per_param"),
+    skill: str | None = None,
+    datamix: str | None = None,
+    mix: Mapping[str, float] | None = None,
+    mark_budget: float | None = None,
+) -> Figure:
+    """Fan chart of the compute-optimal N*(C) (and D*(C), D*/N*) over a range of budgets.
+
+    Nested ``inner`` and ``outer`` credible bands around the posterior median, on
+    log axes. The budget range covered by the data is shaded, so extrapolation
+    is visible.
+
+    Parameters
+    ----------
+    fit
+        A fitted law that allocates compute over (N, D).
+    budgets
+        FLOP budgets (default: from the data's smallest budget to
+        ``FAN_EXTRAPOLATION`` times its largest).
+    inner, outer
+        Probabilities of the two bands (``inner < outer``).
+    quantities
+        Panels to draw: any of ``N_opt``, ``D_opt``, ``tokens_per_param``, ``loss_opt``.
+    skill, datamix, mix
+        Passed to :meth:`Fit.compute_optimal`.
+    mark_budget
+        Draw a vertical line at this budget and annotate the median N* there.
+    """
+    if not 0 < inner < outer < 1:
+        raise ValueError(f"need 0 < inner < outer < 1, got inner={inner}, outer={outer}")
+    compute = fit.data.values("C") if "C" in fit.data.frame else None
+    if budgets is None:
+        if compute is None:
+            raise ValueError("the data has no compute column: pass budgets=")
+        top = compute.max() * FAN_EXTRAPOLATION
+        if mark_budget is not None:
+            top = max(top, mark_budget * 3)
+        budgets = np.geomspace(compute.min(), top, 40)
+    budgets = np.sort(np.asarray(budgets, dtype=float))
+    if mark_budget is not None:
+        budgets = np.union1d(budgets, [mark_budget])
+    result = fit.compute_optimal(budgets, skill=skill, datamix=datamix, mix=mix, prob=outer)
+    unknown = [q for q in quantities if q not in FAN_TITLES]
+    if unknown:
+        raise ValueError(f"unknown quantities {unknown}; choose from {list(FAN_TITLES)}")
+    fig, axes = _subplots(len(quantities), width=5.0, height=4.2)
+    for ax, name in zip(axes, quantities, strict=True):
+        draws = result.draws[name]
+        extra = [d for d in draws.dims if d not in ("chain", "draw", "budget")]
+        if extra:
+            raise ValueError(f"{name} varies along {extra}: pass skill=/datamix= or a single mix")
+        bands = {p: interval(draws, p).transpose("budget") for p in (outer, inner)}
+        ax.fill_between(budgets, bands[outer]["lower"], bands[outer]["upper"], color="C0", alpha=0.18, linewidth=0, label=f"{outer:.0%}")
+        ax.fill_between(budgets, bands[inner]["lower"], bands[inner]["upper"], color="C0", alpha=0.38, linewidth=0, label=f"{inner:.0%}")
+        median = bands[outer]["median"]
+        ax.plot(budgets, median, color="C0", linewidth=1.8, label="median")
+        if compute is not None:
+            ax.axvspan(compute.min(), compute.max(), color="0.85", zorder=0, label="budgets in the data")
+        if mark_budget is not None:
+            at = float(median.sel(budget=mark_budget))
+            lo = float(bands[outer]["lower"].sel(budget=mark_budget))
+            hi = float(bands[outer]["upper"].sel(budget=mark_budget))
+            ax.axvline(mark_budget, color="0.3", linestyle="--", linewidth=1)
+            ax.plot([mark_budget], [at], marker="o", color="C3", zorder=4)
+            ax.annotate(
+                f"{at:.3g}\n[{lo:.3g}, {hi:.3g}]",
+                (mark_budget, at),
+                textcoords="offset points",
+                xytext=(-8, 10),
+                ha="right",
+                fontsize=8,
+                color="C3",
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(_LABELS["C"])
+        if name == "tokens_per_param":
+            ax.yaxis.set_major_formatter(ScalarFormatter())
+            ax.yaxis.set_minor_formatter(ScalarFormatter())
+        ax.set_ylabel(FAN_TITLES[name][1])
+        ax.set_title(FAN_TITLES[name][0], fontsize=10)
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(loc="best", fontsize=8, frameon=False)
+    group = ", ".join(f"{k}={v}" for k, v in (("skill", skill), ("datamix", datamix)) if v is not None)
+    if mix is not None:
+        group = "mix " + ", ".join(f"{k}:{w:g}" for k, w in mix.items())
+    fig.suptitle(f"{fit.spec.name}: N*(C) with {inner:.0%} / {outer:.0%} credible bands" + (f" ({group})" if group else ""), fontsize=11)
+    return fig
+
+
+def plot_posterior(fit: Fit, names: Sequence[str] | None = None, *, prob: float = CREDIBLE_INTERVAL, bins: int = 40) -> Figure:
+    """Histograms of the posterior of key parameters, with median and ``prob`` interval marked.
+
+    Parameters
+    ----------
+    fit
+        A fitted model.
+    names
+        Parameters or derived quantities to show (default: the law's
+        parameters in paper form where it has one, e.g. E, A, B, alpha, beta
+        and the allocation exponent a for Chinchilla).
+    prob
+        Interval probability marked on each panel.
+    bins
+        Histogram bins.
+    """
+    law = fit.law
+    post = fit.posterior
+    axes_kept = varying_axes(post, list(law.parameters))
+    params = fit.params(keep=axes_kept)
+    derived = law.derived(params, fit.refs, np)
+    available = {**params, **derived}
+    if names is None:
+        raw = [n for n in ("A", "B") if n in derived]
+        names = [n for n in law.parameters if not (raw and n in ("a_ref", "b_ref"))]
+        names = names[:1] + raw + names[1:] + (["a"] if "a" in derived else [])
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise ValueError(f"unknown quantities {unknown}; available: {sorted(available)}")
+    fig, axes = _subplots(len(names), width=3.4, height=2.7)
+    for ax, name in zip(axes, names, strict=False):
+        da = available[name]
+        groups = [d for d in da.dims if d not in ("chain", "draw")]
+        stacked = da.stack(_group=groups) if groups else da.expand_dims(_group=[""])
+        for i, label in enumerate(stacked["_group"].values):
+            values = np.ravel(stacked.isel(_group=i).values)
+            stats = interval(stacked.isel(_group=i), prob)
+            colour = f"C{i % 10}"
+            text = "" if not groups else (", ".join(map(str, label)) if isinstance(label, tuple) else str(label))
+            ax.hist(values, bins=bins, density=True, color=colour, alpha=0.45, label=text or None)
+            ax.axvline(float(stats["median"]), color=colour, linewidth=1.5)
+            for edge in ("lower", "upper"):
+                ax.axvline(float(stats[edge]), color=colour, linewidth=1, linestyle=":")
+        if not groups:
+            ax.set_title(
+                f"{name} = {format_number(float(stats['median']))} [{format_number(float(stats['lower']))}, "
+                f"{format_number(float(stats['upper']))}]",
+                fontsize=9,
+            )
+        else:
+            ax.set_title(name, fontsize=10)
+            ax.legend(fontsize=7, frameon=False)
+        ax.set_yticks([])
+    fig.suptitle(f"{fit.spec.name}: posterior (median solid, {prob:.0%} interval dotted)", fontsize=11)
+    return fig
+
+
+def format_number(value: float) -> str:
+    """Three significant figures."""
+    return f"{value:.3g}"
+
+
+__all__ = ["plot_fit", "plot_optimum_fan", "plot_posterior"]

@@ -1,0 +1,139 @@
+"""Benchmark: the default Bayesian fit vs Epoch AI's approach-3 grid fit, on the same 240 Chinchilla points.
+
+Run from a fresh shell (the Bayesian fit is timed first, in a fresh process, with
+the model's Numba compilation included, as a user sees it)::
+
+    python benchmarks/bench_chinchilla.py [--json results.json] [--quick] [--compare-pymc]
+
+Prints (a) the wall time of ``bayeslaw.fit(data)`` with the default model and
+sampler (nutpie, 4 chains x 1000 draws after 1000 tuning, compilation included),
+(b) the wall time of the approach-3 point fit (Huber delta 1e-3 on log loss in
+log-sum-exp form, L-BFGS-B from each of the 4,500 grid starts; see
+:mod:`bayeslaw.pointfit`), their ratio, the Bayesian fit's convergence
+diagnostics and its minimum bulk ESS per second. ``--quick`` uses every 45th
+grid start (100 starts) for a smoke test; its ratio is not the benchmark.
+``--compare-pymc`` also times the same model with PyMC's own NUTS (run last).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+#: Every n-th grid start in --quick mode.
+QUICK_STRIDE = 45
+
+
+def _seconds(start: float) -> float:
+    return time.perf_counter() - start
+
+
+def time_bayesian(backend: str | None, seed: int) -> dict[str, object]:
+    """Load the data and time the default fit (compilation included)."""
+    import bayeslaw
+    from bayeslaw.diagnostics import ConvergenceWarning
+
+    data = bayeslaw.load_dataset("chinchilla", exclude_top5=True)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # reported below from the diagnostics
+        fitted = bayeslaw.fit(data, "chinchilla", random_seed=seed, backend=backend)
+    seconds = _seconds(start)
+    diag = fitted.diagnostics
+    optimum = fitted.compute_optimal(5.76e23).summary()
+    n_opt = optimum[optimum["quantity"] == "N_opt"].iloc[0]
+    return {
+        "backend": backend or "nutpie (default)",
+        "n_points": len(data),
+        "seconds": seconds,
+        "max_rhat": diag.max_rhat,
+        "min_ess_bulk": diag.min_ess_bulk,
+        "min_ess_tail": diag.min_ess_tail,
+        "divergences": diag.n_divergent,
+        "draws": diag.n_draws,
+        "converged": diag.converged,
+        "min_ess_bulk_per_second": diag.min_ess_bulk / seconds,
+        "N_opt_at_5.76e23": {k: float(n_opt[k]) for k in ("median", "lower", "upper")},
+    }
+
+
+def time_grid(quick: bool) -> dict[str, object]:
+    """Time the approach-3 point fit from the grid of starts."""
+    import bayeslaw
+    from bayeslaw.pointfit import fit_point, start_grid
+
+    data = bayeslaw.load_dataset("chinchilla", exclude_top5=True)
+    starts = start_grid()
+    if quick:
+        starts = starts[::QUICK_STRIDE]
+    start = time.perf_counter()
+    result = fit_point(data, starts=starts)
+    seconds = _seconds(start)
+    return {"seconds": seconds, "n_starts": result.n_starts, "n_failed": result.n_failed, "objective": result.objective, **result.params}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print (optionally save) the results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    parser.add_argument("--quick", action="store_true", help=f"use every {QUICK_STRIDE}th grid start (smoke test only)")
+    parser.add_argument("--compare-pymc", action="store_true", help="also time PyMC's NUTS on the same model (after the rest)")
+    parser.add_argument("--seed", type=int, default=None, help="sampler seed (default: bayeslaw's DEFAULT_SEED)")
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    from bayeslaw.constants import DEFAULT_SEED
+
+    import_seconds = _seconds(start)
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}; seed {seed}", flush=True)
+    print(f"import bayeslaw (PyMC, ArviZ): {import_seconds:.1f} s (not counted below)", flush=True)
+
+    print("(a) bayeslaw.fit, default model and sampler, compilation included ...", flush=True)
+    bayes = time_bayesian(None, seed)
+    print(
+        f"    {bayes['seconds']:.1f} s; max r_hat {bayes['max_rhat']:.3f}, min bulk ESS {bayes['min_ess_bulk']:.0f}, "
+        f"min tail ESS {bayes['min_ess_tail']:.0f}, divergences {bayes['divergences']}/{bayes['draws']}, "
+        f"converged: {bayes['converged']}",
+        flush=True,
+    )
+    label = f"{'quick: ' if args.quick else ''}approach-3 grid fit"
+    print(f"(b) {label} (Huber 1e-3 on log loss, L-BFGS-B from each grid start) ...", flush=True)
+    grid = time_grid(args.quick)
+    print(
+        f"    {grid['seconds']:.1f} s over {grid['n_starts']} starts ({grid['n_failed']} not converged); "
+        f"E={grid['E']:.4g}, A={grid['A']:.4g}, B={grid['B']:.4g}, alpha={grid['alpha']:.4g}, beta={grid['beta']:.4g}",
+        flush=True,
+    )
+    ratio = grid["seconds"] / bayes["seconds"]
+    print()
+    print(f"default Bayesian fit (compile included): {bayes['seconds']:.1f} s")
+    print(f"{label}: {grid['seconds']:.1f} s")
+    print(f"ratio grid / Bayesian: {ratio:.2f}x{'  (quick mode: not the benchmark)' if args.quick else ''}")
+    print(f"min bulk ESS per second (Bayesian fit): {bayes['min_ess_bulk_per_second']:.0f}")
+    results = {"import_seconds": import_seconds, "bayesian": bayes, "grid": grid, "ratio": ratio, "quick": args.quick}
+
+    if args.compare_pymc:
+        print("(c) the same model with PyMC's NUTS (backend='pymc') ...", flush=True)
+        pymc = time_bayesian("pymc", seed)
+        print(
+            f"    {pymc['seconds']:.1f} s; max r_hat {pymc['max_rhat']:.3f}, min bulk ESS {pymc['min_ess_bulk']:.0f}, "
+            f"divergences {pymc['divergences']}/{pymc['draws']}, min bulk ESS per second {pymc['min_ess_bulk_per_second']:.0f}",
+            flush=True,
+        )
+        results["pymc"] = pymc
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2, default=float))
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

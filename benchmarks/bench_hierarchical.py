@@ -1,0 +1,170 @@
+"""Benchmark: the default hierarchical fit on the Gadre et al. (2024) over-training data.
+
+Run from a fresh shell (the fit is timed with the model's Numba compilation
+included, as a user sees it)::
+
+    python benchmarks/bench_hierarchical.py [--eval-sets a,b,...] [--json out.json] [--recovery]
+
+Fits ``models/hierarchical.toml`` (shared exponents; E, a_ref, b_ref partially
+pooled over skill = evaluation set and datamix = training set) with the spec's
+sampler settings to all 832 rows (or the evaluation sets given), and prints the
+wall time, max r_hat, divergences (% of draws), min bulk / tail ESS and the
+per-skill posterior predictive coverage of 90% intervals (flagged outside
+``PPC_COVERAGE_BOUNDS``). Acceptance: r_hat <= 1.01, divergences < 0.5% of
+draws, min bulk ESS >= 400, within 180 s on a 2-core machine.
+
+``--recovery`` also runs the fuller synthetic recovery (3 skills x 3 datamixes,
+full sampler settings): whether the 90% intervals of the shared exponents, of
+every skill's E and of every skill's N* at 100x the largest run contain the truth,
+and the interval widths of the sparse skill under hierarchical vs independent fits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+#: Acceptance thresholds of issue 3.
+MAX_SECONDS = 180.0
+MAX_DIVERGENT_FRACTION = 0.005
+
+
+def time_real(eval_sets: list[str] | None, seed: int) -> dict[str, object]:
+    """Time the default hierarchical fit on the over-training data (compilation included)."""
+    import bayeslaw
+    from bayeslaw.constants import PPC_INTERVAL
+
+    data = bayeslaw.load_dataset("overtraining", eval_sets=eval_sets)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayeslaw.ConvergenceWarning)  # reported below from the diagnostics
+        fitted = bayeslaw.fit(data, "hierarchical", random_seed=seed)
+    seconds = time.perf_counter() - start
+    diag = fitted.diagnostics
+    check = fitted.ppc_coverage(PPC_INTERVAL)
+    summary = fitted.summary()
+    shared = summary.loc[["alpha", "beta", "sigma", "nu"], ["median", "lower", "upper"]]
+    return {
+        "n_points": len(data),
+        "skills": list(data.levels["skill"]),
+        "datamixes": list(data.levels["datamix"]),
+        "seconds": seconds,
+        "max_rhat": diag.max_rhat,
+        "min_ess_bulk": diag.min_ess_bulk,
+        "min_ess_tail": diag.min_ess_tail,
+        "divergences": diag.n_divergent,
+        "draws": diag.n_draws,
+        "divergent_fraction": diag.n_divergent / diag.n_draws,
+        "converged": diag.converged,
+        "ppc_coverage": {str(k): float(v) for k, v in check.table["coverage"].items()},
+        "ppc_overall": check.overall,
+        "ppc_banner": check.banner(),
+        "shared_parameters": {k: dict(v) for k, v in shared.iterrows()},
+        "acceptance": {
+            "r_hat<=1.01": diag.max_rhat <= 1.01,
+            "divergences<0.5%": diag.n_divergent < MAX_DIVERGENT_FRACTION * diag.n_draws,
+            "min_bulk_ess>=400": diag.min_ess_bulk >= 400,
+            f"seconds<={MAX_SECONDS:.0f}": seconds <= MAX_SECONDS,
+        },
+    }
+
+
+def recovery(seed: int) -> dict[str, object]:
+    """Fuller synthetic recovery with the spec's full sampler settings."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import grouped_fits as g
+    import numpy as np
+
+    import bayeslaw
+    from bayeslaw.constants import CREDIBLE_INTERVAL
+
+    sim = g.shared_exponent_data()
+    lo_q, hi_q = (1 - CREDIBLE_INTERVAL) / 2, (1 + CREDIBLE_INTERVAL) / 2
+    budget = 100 * g.largest_compute(sim)
+    out: dict[str, object] = {"budget": budget}
+    fits = {}
+    for model in ("hierarchical", "independent"):
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", bayeslaw.ConvergenceWarning)
+            fits[model] = bayeslaw.fit(sim.data, model, random_seed=seed)
+        out[f"{model}_seconds"] = time.perf_counter() - start
+        out[f"{model}_diagnostics"] = fits[model].diagnostics.banner()
+    hier = fits["hierarchical"]
+    checks = {}
+    truth = sim.truth(g.SKILLS[0], g.DATAMIXES[0])
+    for name in ("alpha", "beta"):
+        lo, hi = np.quantile(hier.posterior[name].values, [lo_q, hi_q])
+        checks[name] = bool(lo <= truth[name] <= hi)
+    widths = {}
+    for skill in g.SKILLS:
+        for mix in g.DATAMIXES:
+            e_draws = hier.posterior["E"].sel(skill=skill, datamix=mix).values
+            lo, hi = np.quantile(e_draws, [lo_q, hi_q])
+            checks[f"E[{skill},{mix}]"] = bool(lo <= sim.truth(skill, mix)["E"] <= hi)
+            n_draws = hier.compute_optimal(budget, skill=skill, datamix=mix).draws["N_opt"].values
+            lo, hi = np.quantile(n_draws, [lo_q, hi_q])
+            checks[f"N*[{skill},{mix}]"] = bool(lo <= sim.optimum(budget, skill, mix)["N_opt"] <= hi)
+            if skill == g.SPARSE_SKILL:
+                for model, fitted in fits.items():
+                    n_sel = fitted.compute_optimal(budget, skill=skill, datamix=mix).draws["N_opt"].values
+                    widths[f"{model} log N* width [{skill},{mix}]"] = float(np.diff(np.log(np.quantile(n_sel, [lo_q, hi_q])))[0])
+    out["contains_truth"] = checks
+    out["all_contain_truth"] = all(checks.values())
+    out["sparse_skill_widths"] = widths
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--eval-sets", default=None, help="comma-separated evaluation sets (default: all 8)")
+    parser.add_argument("--seed", type=int, default=None, help="sampler seed (default: bayeslaw's DEFAULT_SEED)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    parser.add_argument("--recovery", action="store_true", help="also run the fuller synthetic recovery")
+    args = parser.parse_args()
+    from bayeslaw.constants import DEFAULT_SEED
+
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    eval_sets = args.eval_sets.split(",") if args.eval_sets else None
+    report: dict[str, object] = {
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
+        "real": time_real(eval_sets, seed),
+    }
+    real = report["real"]
+    print(f"over-training data: {real['n_points']} rows, {len(real['skills'])} skills x {len(real['datamixes'])} datamixes")
+    print(f"hierarchical fit: {real['seconds']:.1f} s (compilation included)")
+    print(
+        f"max r_hat {real['max_rhat']:.4f}, divergences {real['divergences']}/{real['draws']} "
+        f"({100 * real['divergent_fraction']:.2f}%), min bulk ESS {real['min_ess_bulk']:.0f}, min tail ESS {real['min_ess_tail']:.0f}"
+    )
+    print("per-skill PPC coverage (90% predictive intervals):")
+    for skill, cov in real["ppc_coverage"].items():
+        print(f"  {skill:40s} {cov:.1%}")
+    print(real["ppc_banner"])
+    print("shared parameters (median [90% CI]):")
+    for name, row in real["shared_parameters"].items():
+        print(f"  {name:6s} {row['median']:.4g} [{row['lower']:.4g}, {row['upper']:.4g}]")
+    print("acceptance:", ", ".join(f"{k}: {'PASS' if v else 'FAIL'}" for k, v in real["acceptance"].items()))
+    if args.recovery:
+        report["recovery"] = recovery(seed)
+        rec = report["recovery"]
+        print(f"synthetic recovery: all 90% intervals contain the truth: {rec['all_contain_truth']}")
+        for key, ok in rec["contains_truth"].items():
+            if not ok:
+                print(f"  MISSED: {key}")
+        for key, width in rec["sparse_skill_widths"].items():
+            print(f"  {key}: {width:.3f}")
+        print(f"  fits: hierarchical {rec['hierarchical_seconds']:.1f} s, independent {rec['independent_seconds']:.1f} s")
+        print(f"  {rec['hierarchical_diagnostics']}\n  {rec['independent_diagnostics']}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
