@@ -242,14 +242,19 @@ def write_plots(fit_: object, folder: Path, budget: float) -> list[Path]:
     from bayeslaw.plotting import fits
 
     folder.mkdir(parents=True, exist_ok=True)
-    figures = {
-        "fit_curves.png": fits.plot_fit(fit_),  # type: ignore[arg-type]
-        "posterior.png": fits.plot_posterior(fit_),  # type: ignore[arg-type]
+    makers = {
+        "fit_curves.png": lambda: fits.plot_fit(fit_),  # type: ignore[arg-type]
+        "posterior.png": lambda: fits.plot_posterior(fit_),  # type: ignore[arg-type]
     }
     if fit_.law.allocates_compute():  # type: ignore[attr-defined]
-        figures["optimum_fan.png"] = fits.plot_optimum_fan(fit_, mark_budget=budget)  # type: ignore[arg-type]
+        makers["optimum_fan.png"] = lambda: fits.plot_optimum_fan(fit_, mark_budget=budget)  # type: ignore[arg-type]
     written = []
-    for name, fig in figures.items():
+    for name, make in makers.items():
+        try:
+            fig = make()
+        except ValueError as err:  # e.g. a grouped fit needs skill= for its fan chart
+            _status(f"skipped {name}: {_message(err)}")
+            continue
         path = folder / name
         fig.savefig(path, dpi=120, bbox_inches="tight")
         plt.close(fig)
@@ -268,7 +273,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _status("compiling the model (numba) and sampling: the progress bar appears once sampling starts ...")
     start = time.perf_counter()
     fitted = bayeslaw.fit(data, "chinchilla", **_sampler_kwargs(args))
-    _status(f"sampled in {time.perf_counter() - start:.1f} s (compilation included)")
+    _status(("\n" if not args.no_progress else "") + f"sampled in {time.perf_counter() - start:.1f} s (compilation included)")
     prob = args.prob
     print(f"\nChinchilla law L = E + A/N^alpha + B/D^beta fitted to {len(data)} runs (model 'chinchilla', seed {args.seed})")
     print(fitted.diagnostics.banner())
@@ -473,6 +478,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    """Warnings as one line on stderr, without the source line."""
+    del args, kwargs
+    print(f"bayeslaw: {category.__name__}: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bayeslaw`` console script; returns the exit status."""
     parser = build_parser()
@@ -483,6 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bayeslaw.diagnostics import ConvergenceWarning
 
             warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.showwarning = _show_warning
             return int(args.func(args))
     except _user_errors() as err:
         if os.environ.get("BAYESLAW_DEBUG") == "1":

@@ -46,9 +46,8 @@ import xarray as xr
 from bayeslaw import results
 from bayeslaw.constants import CREDIBLE_INTERVAL, DRAW_DIM
 from bayeslaw.fit import Fit
-from bayeslaw.forecast import POINT_DIM
+from bayeslaw.forecast import POINT_DIM, in_support, sample_observations
 from bayeslaw.summaries import interval
-from bayeslaw.variables import get_variable
 
 #: Variables of a :class:`DownstreamForecast`'s draws, in table order.
 QUANTITIES = ("loss_mean", "loss_observation", "error_mean", "error_observation")
@@ -159,12 +158,10 @@ def forecast_downstream(
     refs = link_fit.refs
     error_mean = link.mean({loss_target: loss_draws["mean"]}, link_p, refs, np)
     error_at_obs = link.mean({loss_target: loss_draws["observation"]}, link_p, refs, np)
-    invalid = ~_in_support(error_at_obs, link.target) | ~_in_support(error_mean, link.target)
-    safe = xr.where(invalid, _interior_value(link.target), error_at_obs)
-    mean_link, *fam_b = xr.broadcast(family.transform(safe), *fam_p.values())
-    rng = np.random.default_rng(seed + 17)
-    noisy = family.sample(rng, mean_link.values, dict(zip(fam_p, (b.values for b in fam_b), strict=True)))
-    error_obs = mean_link.copy(data=family.inverse(noisy)).where(~invalid)
+    invalid = ~in_support(error_at_obs, link.target) | ~in_support(error_mean, link.target)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*outside the support.*")  # counted with the curve's draws below
+        error_obs = sample_observations(family, error_at_obs, fam_p, link.target, seed + 17).where(~invalid)
 
     notes = [
         f"{n_loss} loss draws each paired with one of {n_link} link draws by a seeded random permutation"
@@ -191,21 +188,3 @@ def forecast_downstream(
     )
     points = table[[c for c in table.columns if not c.startswith(("mean_", "observation_"))]]
     return DownstreamForecast(draws=draws, inputs=points, prob=prob, notes=tuple(notes))
-
-
-def _in_support(values: xr.DataArray, target: str) -> xr.DataArray:
-    """Whether each value lies where the target variable is defined (NaN counts as outside)."""
-    constraint = get_variable(target).constraint
-    finite = np.isfinite(values)
-    if constraint == "unit_interval":
-        return finite & (values > 0) & (values < 1)
-    if constraint == "positive":
-        return finite & (values > 0)
-    if constraint == "nonnegative":
-        return finite & (values >= 0)
-    return finite
-
-
-def _interior_value(target: str) -> float:
-    """A placeholder inside the target's support (its noise draw is discarded)."""
-    return 0.5 if get_variable(target).constraint == "unit_interval" else 1.0

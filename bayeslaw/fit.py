@@ -77,8 +77,20 @@ class Fit:
         self, skill: str | None = None, datamix: str | None = None, keep: Sequence[str] = (), **groups: str
     ) -> dict[str, xr.DataArray]:
         """Law parameters per draw for one group (labels), or keeping the axes in ``keep``."""
-        select = {"skill": skill, "datamix": datamix, **groups}
-        return law_params(self.posterior, self.law, {k: v for k, v in select.items() if v is not None}, keep)
+        select = {k: v for k, v in {"skill": skill, "datamix": datamix, **groups}.items() if v is not None}
+        self._check_labels(select)
+        return law_params(self.posterior, self.law, select, keep)
+
+    def _check_labels(self, labels: Mapping[str, Any]) -> None:
+        """Raise for a group axis the data lacks or a label it does not have (never ignore them silently)."""
+        for axis, value in labels.items():
+            if value is None:
+                continue
+            if axis not in self.data.groups:
+                raise ValueError(f"this fit has no {axis!r} axis (its data's group axes: {list(self.data.groups)}); drop {axis}=")
+            unknown = sorted(set(np.atleast_1d(np.asarray(value, dtype=str)).ravel()) - set(self.data.levels[axis]))
+            if unknown:
+                raise ValueError(f"unknown {axis} {unknown}; the fit has {list(self.data.levels[axis])}")
 
     def _warn_if_unconverged(self) -> None:
         if not self.converged:
@@ -270,6 +282,7 @@ class Fit:
         extra = [k for k in given if k not in law.inputs]
         if missing or extra:
             raise ValueError(f"law {law.lookup_name!r} needs inputs {list(law.inputs)}; missing {missing}, unexpected {extra}")
+        self._check_labels(labels)
         x, groups = as_points({k: given[k] for k in law.inputs}, labels)
         draws = predictive_draws(law, self.family, self.posterior, self.refs, x, groups, self.seed + 7 if seed is None else seed)
         table = predictive_table(draws, x, groups, prob)

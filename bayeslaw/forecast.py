@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,8 +14,48 @@ from bayeslaw.families import Family
 from bayeslaw.laws import Law
 from bayeslaw.posterior import law_params
 from bayeslaw.summaries import interval
+from bayeslaw.variables import get_variable
 
 POINT_DIM = "point"
+_PLACEHOLDER = {"unit_interval": 0.5, "positive": 1.0, "nonnegative": 1.0, "real": 0.0}
+
+
+def in_support(values: xr.DataArray, target: str) -> xr.DataArray:
+    """Whether each value lies where the canonical variable ``target`` is defined (NaN counts as outside)."""
+    constraint = get_variable(target).constraint
+    finite = np.isfinite(values)
+    if constraint == "unit_interval":
+        return finite & (values > 0) & (values < 1)
+    if constraint == "positive":
+        return finite & (values > 0)
+    if constraint == "nonnegative":
+        return finite & (values >= 0)
+    return finite
+
+
+def sample_observations(
+    family: Family, mean: xr.DataArray, family_params: Mapping[str, xr.DataArray], target: str, seed: int
+) -> xr.DataArray:
+    """New noisy observations around ``mean`` (natural scale), NaN where the mean is outside ``target``'s support.
+
+    A law extrapolated far from its data can leave the target's support (e.g. a
+    negative error fraction); those draws are not clipped: their observation is
+    NaN and a warning gives their number.
+    """
+    valid = in_support(mean, target)
+    safe = xr.where(valid, mean, _PLACEHOLDER[get_variable(target).constraint])
+    b_mean, *b_fam = xr.broadcast(family.transform(safe), *family_params.values())
+    rng = np.random.default_rng(seed)
+    noisy = family.sample(rng, b_mean.values, dict(zip(family_params, (b.values for b in b_fam), strict=True)))
+    n_bad = int((~valid).sum())
+    if n_bad:
+        warnings.warn(
+            f"{n_bad} draw(s) ({n_bad / valid.size:.2%}) of the law's mean fall outside the support of {target!r} "
+            "(the law is extrapolated beyond its valid range); their observations are NaN and intervals use the rest",
+            UserWarning,
+            stacklevel=3,
+        )
+    return b_mean.copy(data=family.inverse(noisy)).where(valid.broadcast_like(b_mean))
 
 
 def as_points(inputs: Mapping[str, Any], labels: Mapping[str, Any]) -> tuple[dict[str, xr.DataArray], dict[str, xr.DataArray]]:
@@ -48,13 +89,9 @@ def predictive_draws(
     """Per-draw ``mean`` (the law) and ``observation`` (a new noisy measurement), natural scale."""
     params = law_params(posterior, law, groups)
     mean = law.mean(x, params, refs, np)
-    mean_link = family.transform(mean)
     family_params = {k: posterior[k] for k in family.params}
-    b_mean, *b_fam = xr.broadcast(mean_link, *family_params.values())
-    rng = np.random.default_rng(seed)
-    noisy = family.sample(rng, b_mean.values, dict(zip(family_params, (b.values for b in b_fam), strict=True)))
-    observation = b_mean.copy(data=family.inverse(noisy))
-    return xr.Dataset({"mean": mean.transpose(*b_mean.dims), "observation": observation})
+    observation = sample_observations(family, mean, family_params, law.target, seed)
+    return xr.Dataset({"mean": mean.transpose(*observation.dims), "observation": observation})
 
 
 def predictive_table(draws: xr.Dataset, x: Mapping[str, xr.DataArray], groups: Mapping[str, xr.DataArray], prob: float) -> pd.DataFrame:

@@ -6,6 +6,8 @@ scale (log for positive parameters) as a sum: a base value (scalar, or one per
 group along ``independent`` axes) plus, for each ``partial`` axis, a non-centred
 offset ``sd * z[group]`` with ``z ~ Normal(0, 1)`` and ``sd ~ HalfNormal(scale)``
 (``partial_centred``: the offset itself, ``offset[group] ~ Normal(0, sd)``).
+An interaction key such as ``"skill:datamix"`` adds one pooled offset per
+(skill, datamix) cell, named ``..._skill_x_datamix_{sd,z,offset}``.
 The natural-scale group values are stored as a Deterministic named after the
 parameter, with the grouping axes as dims, so post-processing never needs to
 know how a parameter was pooled.
@@ -29,6 +31,8 @@ _INVERSE_LINK = {"log": pt.exp, "identity": lambda v: v, "logit": pm.math.invlog
 
 #: Name of the observed variable in every model and InferenceData.
 OBSERVED = "y"
+#: Separator of an interaction "axis" in a spec's [pooling] table, e.g. ``E = { "skill:datamix" = "partial" }``.
+INTERACTION = ":"
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,14 @@ def pooled_axes(data: ScalingData, spec: ModelSpec, param: str) -> tuple[dict[st
     notes: list[str] = []
     used: dict[str, str] = {}
     for axis, mode in spec.pooling_of(param).items():
-        if axis not in data.groups:
-            notes.append(f"{param}: pooling over {axis!r} ignored (the data has no {axis!r} labels)")
-        elif len(data.levels[axis]) < 2:
-            notes.append(f"{param}: pooling over {axis!r} ignored (the data has one {axis!r})")
+        parts = axis.split(INTERACTION)
+        if len(parts) > 1 and mode not in ("partial", "partial_centred"):
+            raise SpecError(f"{spec.source}: [pooling] {param}.{axis!r}: an interaction takes 'partial' or 'partial_centred', not {mode!r}")
+        if any(part not in data.groups for part in parts):
+            notes.append(f"{param}: pooling over {axis!r} ignored (the data has no {[p for p in parts if p not in data.groups]} labels)")
+        elif any(len(data.levels[part]) < 2 for part in parts):
+            single = next(p for p in parts if len(data.levels[p]) < 2)
+            notes.append(f"{param}: pooling over {axis!r} ignored (the data has one {single!r})")
         else:
             used[axis] = mode
     return used, notes
@@ -85,21 +93,25 @@ def build_model(data: ScalingData, spec: ModelSpec) -> BuiltModel:
                 continue
             if parameter.link not in _INVERSE_LINK:
                 raise SpecError(f"parameter {name!r} has an unknown link {parameter.link!r}")
-            dims = tuple(axis for axis in data.groups if axis in axes)
+            components = {part for axis in axes for part in axis.split(INTERACTION)}
+            dims = tuple(axis for axis in data.groups if axis in components)
             mu, sigma = spec.prior(name).link_normal(parameter.link, f"{spec.source}: prior of pooled {name!r}")
-            independent = tuple(axis for axis in dims if axes[axis] == "independent")
+            independent = tuple(axis for axis in dims if axes.get(axis) == "independent")
             prefix = f"{parameter.link}_{name}"
             base = pm.Normal(f"{prefix}_base", mu=mu, sigma=sigma, dims=independent or None)
             value = _expand(base, independent, dims)
-            for axis in dims:
-                if axes[axis] not in ("partial", "partial_centred"):
+            for axis in [*(a for a in dims if a in axes), *(a for a in axes if INTERACTION in a)]:
+                mode = axes[axis]
+                if mode not in ("partial", "partial_centred"):
                     continue
-                spread = pm.HalfNormal(f"{prefix}_{axis}_sd", sigma=spec.scale_of(name))
-                if axes[axis] == "partial":
-                    offset = spread * pm.Normal(f"{prefix}_{axis}_z", 0.0, 1.0, dims=axis)
+                own = tuple(d for d in dims if d in axis.split(INTERACTION))
+                label = "_x_".join(own)
+                spread = pm.HalfNormal(f"{prefix}_{label}_sd", sigma=spec.scale_of(name))
+                if mode == "partial":
+                    offset = spread * pm.Normal(f"{prefix}_{label}_z", 0.0, 1.0, dims=own)
                 else:
-                    offset = pm.Normal(f"{prefix}_{axis}_offset", 0.0, spread, dims=axis)
-                value = value + _expand(offset, (axis,), dims)
+                    offset = pm.Normal(f"{prefix}_{label}_offset", 0.0, spread, dims=own)
+                value = value + _expand(offset, own, dims)
             natural = pm.Deterministic(name, _INVERSE_LINK[parameter.link](value), dims=dims)
             param_dims[name] = dims
             index = tuple(data.codes(axis) for axis in dims)

@@ -193,7 +193,7 @@ def fit_arrays(
         raise ValueError(f"starts must have {len(THETA_NAMES)} columns {THETA_NAMES}; got shape {starts.shape}")
     best_value, best_theta, failed = np.inf, None, 0
     # One BLAS thread: L-BFGS-B's tiny 5-dimensional linear algebra is many times slower with
-    # OpenBLAS's thread pool (measured 4 ms vs 0.05 ms per step on a busy 2-core machine).
+    # OpenBLAS's thread pool (about 4 ms vs well under 0.1 ms per step, profiled on a busy 2-core machine).
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", RuntimeWarning)  # overflow in exp at wild starts; handled by LSE
         for start in starts:

@@ -16,9 +16,10 @@
 # optimal at 40 tokens per parameter and knowledge's N* is 1/(1 - S) times code's: moving the validation set from
 # all-knowledge to all-code shifts N* by -S. The main scenario has S = 50 %, Roberts et al.'s size.
 #
-# **Runs.** The default simulation design (8 sizes from 10M to 1B parameters x 5 to 80 tokens per parameter,
-# budgets up to 5e20 FLOPs), thinned at random to k runs per skill; 1 % multiplicative noise. Each scenario is fitted
-# with `models/independent.toml` (every parameter per skill, shared noise), and the shift is computed per draw.
+# **Runs.** A grid of 16 sizes from 10M to 1B parameters x 5 to 80 tokens per parameter (budgets up to 5e20 FLOPs),
+# thinned at random to k = 20, 40 or 80 runs per skill; 1 % multiplicative noise. Each scenario is simulated 3 times
+# (different seeds) and fitted with `models/independent.toml` (every parameter per skill, shared noise); the shift is
+# computed per draw. A shift counts as told from noise when its 90 % interval excludes 0.
 
 # %%
 from __future__ import annotations
@@ -51,11 +52,14 @@ LEVELS = {"knowledge": {"E": 1.9, "A": 400.0}, "code": {"E": 1.0, "A": 400.0}}
 SIGMA = 0.01
 #: Published reference (Roberts et al. 2025): N* of a validation mix can shift by nearly 50 %.
 ROBERTS_SHIFT = 0.5
-#: True shifts S (all-code vs all-knowledge N* at the reference budget) x runs per skill.
+#: Design: 16 sizes from 10M to 1B parameters x 5 to 80 tokens per parameter (80 runs per skill before thinning).
+SIZES = tuple(np.geomspace(1e7, 1e9, 16))
+#: True shifts S (all-code vs all-knowledge N* at the reference budget) x runs per skill x replicate simulations.
 SHIFTS = (0.5, 0.0) if FAST else (0.0, 0.1, 0.25, 0.5)
-RUNS = (40, 12) if FAST else (12, 40)
+RUNS = (40, 20) if FAST else (20, 40, 80)
+REPLICATES = 1 if FAST else 3
 SCENARIOS = list(zip(SHIFTS, RUNS, strict=True)) if FAST else [(s, k) for s in SHIFTS for k in RUNS]
-MAIN = (0.5, 40)
+MAIN = (0.5, 80)
 #: The misspecification example: the user cares about knowledge only; the validation set is this much code.
 VALIDATION_CODE_WEIGHT = 0.5
 law = get_law("chinchilla")
@@ -112,59 +116,83 @@ out.table(
 rows = []
 fits = {}
 for shift, runs in SCENARIOS:
-    sim = simulate(
-        "chinchilla",
-        by_parameter(truth_params(shift)),
-        skills=list(SKILLS),
-        runs={s: runs for s in SKILLS},
-        sigma=SIGMA,
-        seed=DEFAULT_SEED + int(100 * shift) + runs,
-    )
-    fit = bl.fit(sim.data, model="independent", random_seed=DEFAULT_SEED, **SAMPLER)
-    fits[(shift, runs)] = (fit, sim)
-    sweep = sweep_mix(fit, BUDGETS, path)
-    truth = true_sweep(shift, dict(sim.refs), path)
-    at = {"budget": REFERENCE_BUDGET, "mix": 1.0}
-    draws = sweep.draws["shift"].sel(at)
-    lo, med, hi = (float(v) for v in draws.quantile([(1 - CREDIBLE_INTERVAL) / 2, 0.5, (1 + CREDIBLE_INTERVAL) / 2]))
-    rows.append(
+    for replicate in range(REPLICATES):
+        seed = DEFAULT_SEED + 1000 * replicate + int(100 * shift) + runs
+        sim = simulate(
+            "chinchilla",
+            by_parameter(truth_params(shift)),
+            sizes=SIZES,
+            skills=list(SKILLS),
+            runs={s: runs for s in SKILLS},
+            sigma=SIGMA,
+            seed=seed,
+        )
+        fit = bl.fit(sim.data, model="independent", random_seed=seed, **SAMPLER)
+        fits[(shift, runs, replicate)] = (fit, sim)
+        at = {"budget": REFERENCE_BUDGET, "mix": 1.0}
+        draws = sweep_mix(fit, [REFERENCE_BUDGET], path).draws["shift"].sel(at)
+        true_shift = float(true_sweep(shift, dict(sim.refs), path).draws["shift"].sel(at).squeeze())
+        lo, med, hi = (float(v) for v in draws.quantile([(1 - CREDIBLE_INTERVAL) / 2, 0.5, (1 + CREDIBLE_INTERVAL) / 2]))
+        rows.append(
+            {
+                "S": shift,
+                "runs": runs,
+                "replicate": replicate,
+                "true shift": true_shift,
+                "median": med,
+                "lower": lo,
+                "upper": hi,
+                "P(shift < 0)": float((draws < 0).mean()),
+                "detected": hi < 0 or lo > 0,
+                "covered": lo <= true_shift <= hi,
+                "converged": fit.converged,
+            }
+        )
+        print(rows[-1])
+runs_table = pd.DataFrame(rows)
+summary_rows = []
+for (_shift, runs), group in runs_table.groupby(["S", "runs"], sort=True):
+    summary_rows.append(
         {
-            "true shift S": f"{-shift:+.0%}",
+            "true shift": f"{float(group['true shift'].iloc[0]):+.0%}",
             "runs per skill": runs,
-            "true all-code shift (check)": f"{float(truth.draws['shift'].sel(at).squeeze()):+.1%}",
-            "posterior median": f"{med:+.1%}",
-            f"{CREDIBLE_INTERVAL:.0%} interval": f"[{lo:+.1%}, {hi:+.1%}]",
-            "interval width (pp)": f"{100 * (hi - lo):.1f}",
-            "P(shift < 0)": f"{float((draws < 0).mean()):.3f}",
-            "told from noise (interval excludes 0)": "yes" if (hi < 0 or lo > 0) else "no",
-            "truth inside interval": "yes" if lo <= float(truth.draws["shift"].sel(at).squeeze()) <= hi else "NO",
-            "converged": "yes" if fit.converged else "NO",
+            "told from noise (of replicates)": f"{int(group['detected'].sum())} / {len(group)}",
+            "median of posterior medians": f"{group['median'].median():+.1%}",
+            f"median {CREDIBLE_INTERVAL:.0%} interval width (pp)": f"{100 * (group['upper'] - group['lower']).median():.0f}",
+            "truth covered": f"{int(group['covered'].sum())} / {len(group)}",
+            "converged": f"{int(group['converged'].sum())} / {len(group)}",
         }
     )
-    print(rows[-1])
-scenario_table = pd.DataFrame(rows).set_index(["true shift S", "runs per skill"])
+scenario_table = pd.DataFrame(summary_rows).set_index(["true shift", "runs per skill"])
 out.heading(f"Can the posterior tell the shift from noise? (all-code vs all-knowledge N* at {REFERENCE_BUDGET:.0e} FLOPs)")
 out.table(scenario_table)
-detected = [r for r in rows if r["told from noise (interval excludes 0)"] == "yes" and r["true shift S"] != "+0%"]
-false_alarms = [r for r in rows if r["told from noise (interval excludes 0)"] == "yes" and r["true shift S"] == "+0%"]
 smallest = {}
 for runs in RUNS:
-    found = [r["true shift S"] for r in detected if r["runs per skill"] == runs]
-    smallest[runs] = min(found, key=lambda v: abs(float(v.rstrip("%")))) if found else "none of those simulated"
+    sub = runs_table[(runs_table["runs"] == runs) & (runs_table["S"] > 0)]
+    always = sorted(s for s, g in sub.groupby("S") if g["detected"].all())
+    smallest[runs] = f"{-always[0]:+.0%}" if always else "none of those simulated"
+nulls = runs_table[runs_table["S"] == 0]
 out.bullet_list(
-    [
-        f"Smallest simulated shift whose {CREDIBLE_INTERVAL:.0%} interval excludes 0, with {runs} runs per skill: {smallest[runs]}"
-        for runs in RUNS
-    ]
-    + [f"Scenarios with no true shift flagged as a shift (false alarms): {len(false_alarms)} of {sum(1 for s, _ in SCENARIOS if s == 0)}"]
+    [f"Smallest simulated shift told from noise in every replicate with {runs} runs per skill: {smallest[runs]}" for runs in RUNS]
+    + [f"Simulations with no true shift flagged as a shift (false alarms): {int(nulls['detected'].sum())} of {len(nulls)}"]
 )
+shown = runs_table.assign(
+    **{
+        "true shift": [f"{v:+.1%}" for v in runs_table["true shift"]],
+        f"{CREDIBLE_INTERVAL:.0%} interval": [
+            f"[{lo:+.1%}, {hi:+.1%}]" for lo, hi in zip(runs_table["lower"], runs_table["upper"], strict=True)
+        ],
+        "median": [f"{v:+.1%}" for v in runs_table["median"]],
+    }
+).drop(columns=["lower", "upper"])
+out.table(shown.set_index(["S", "runs", "replicate"]), caption="Every simulation", floatfmt=".3f")
 
 # %% [markdown]
 # ## The main scenario: a shift of Roberts et al.'s size, and a misspecified validation mix
 
 # %%
-main_key = MAIN if MAIN in fits else SCENARIOS[0]
-fit, sim = fits[main_key]
+main_key = MAIN if (*MAIN, 0) in fits else SCENARIOS[0]
+fit, sim = fits[(*main_key, 0)]
 sweep = sweep_mix(fit, BUDGETS, path)
 truth = true_sweep(main_key[0], dict(sim.refs), path)
 misspec = sweep.draws["shift"].sel(mix=VALIDATION_CODE_WEIGHT)

@@ -147,7 +147,8 @@ largest_table = pd.DataFrame(rows).set_index("text set (reference)")
 out.heading(f"How far N* moves (training set `{DATAMIX}`, model `{PRIMARY}`)")
 out.text(
     "Shift = N*(validation mix) / N*(all-text) - 1, computed per posterior draw; 'largest' is the budget and code weight "
-    "with the largest posterior-median |shift| (always the all-code end of a path, since N* moves monotonically along it)."
+    "with the largest posterior-median |shift| (on a two-skill path N* moves monotonically, so that is an end point; "
+    "the blend path need not be monotone)."
 )
 out.table(largest_table)
 
@@ -206,17 +207,20 @@ out.table(pd.DataFrame(rows).set_index(["model", "training set", "text reference
 # ## Figures
 
 # %%
-main = sweeps["c4_val"]
-out.figure(
-    plot_mix_sweep(main, xlabel="weight of code in the validation mix (rest: C4 validation)"),
-    "sweep_c4",
-    f"N* and its shift against all-C4 validation as the code weight grows, training set {DATAMIX} ({CREDIBLE_INTERVAL:.0%} bands)",
-)
-out.figure(
-    plot_mix_sweep(sweeps["text blend"], xlabel="weight of code (rest: equal blend of C4, PTB, RedPajama)"),
-    "sweep_blend",
-    f"N* and its shift against the equal text blend as the code weight grows, training set {DATAMIX}",
-)
+for label, stem, xlabel in (
+    ("c4_val", "sweep_c4", "weight of code in the validation mix (rest: C4 validation)"),
+    ("text blend", "sweep_blend", "weight of code (rest: equal blend of C4, PTB, RedPajama)"),
+):
+    figure = plot_mix_sweep(sweeps[label], xlabel=xlabel, shift_scale="log")
+    ratio_axis = figure.get_axes()[1]
+    for level in (ROBERTS_FACTOR, 1 / ROBERTS_FACTOR):
+        ratio_axis.axhline(level, color="C3", linestyle="--", linewidth=0.8)
+    ratio_axis.set_title(f"dashed: a factor {ROBERTS_FACTOR} either way (Roberts et al.'s ~50 %, quoted)", fontsize=8)
+    out.figure(
+        figure,
+        stem,
+        f"N* and N*(mix)/N*(all-{label}) as the code weight grows, training set {DATAMIX}, model {PRIMARY} ({CREDIBLE_INTERVAL:.0%} bands)",
+    )
 curves = isoflop_curves(fit, 1e22, {CODE: 0.5, "c4_val": 0.5}, datamix=DATAMIX)
 out.figure(plot_isoflop_mix(curves), "isoflop", "Iso-FLOP loss curves at 1e22 FLOPs: code, C4 and their 50/50 mix, each optimum marked")
 out.table(curves.optimum_table().set_index(["quantity", "curve"]), caption="Optima of the iso-FLOP curves at 1e22 FLOPs")

@@ -197,3 +197,15 @@ def test_real_chained_forecast_covers_synthetic_truth():
     true_err = LINK_TRUTH["eps"] - LINK_TRUTH["k"] * np.exp(-LINK_TRUTH["gamma"] * true_loss)
     assert table["loss_mean_lower"][0] <= true_loss <= table["loss_mean_upper"][0]
     assert table["error_mean_lower"][0] <= true_err <= table["error_mean_upper"][0]
+
+
+@pytest.mark.filterwarnings("ignore:All-NaN slice:RuntimeWarning")
+def test_fit_predict_of_a_link_outside_its_support_warns_instead_of_crashing():
+    # Fit.predict samples Beta noise: a mean below 0 (extrapolated far below the fitted losses) must not crash it.
+    kf = link_fit(truth={"eps": 0.3, "k": 40.0, "gamma": 0.7}, spread=0.05)
+    with pytest.warns(UserWarning, match="outside the support of 'error'"):
+        table, draws = kf.predict(loss=[1.0, 8.0], return_draws=True)
+    assert np.isnan(draws["observation"].isel(point=0)).all()  # every draw's mean is < 0 at loss 1
+    assert (draws["mean"].isel(point=0) < 0).all()  # the curve itself is reported, not clipped
+    assert np.isfinite(draws["observation"].isel(point=1)).all()
+    assert 0 < table["observation_median"][1] < 1

@@ -42,6 +42,8 @@ def test_summary_rows_and_default_interval(chinchilla_fit, summary):
     assert summary.loc["alpha", "upper"] == pytest.approx(np.quantile(alpha, 0.95))
     assert summary.loc["alpha", "median"] == pytest.approx(np.median(alpha))
     assert (summary["lower"] < summary["median"]).all() and (summary["median"] < summary["upper"]).all()
+    with pytest.raises(ValueError, match="interval probability must be in \\(0, 1\\), got 90"):
+        chinchilla_fit.summary(prob=90)
     wider = chinchilla_fit.summary(prob=0.99)
     assert wider.attrs["prob"] == 0.99
     assert (wider["lower"] <= summary["lower"]).all() and (wider["upper"] >= summary["upper"]).all()
@@ -165,6 +167,16 @@ def test_predict_rejects_bad_inputs(chinchilla_fit):
         chinchilla_fit.predict(params=[1e9, -1.0], tokens=[1e10, 1e10])
     with pytest.raises(ValueError, match="matching lengths"):
         chinchilla_fit.predict(params=[1e9, 2e9], tokens=[1e10, 2e10, 3e10])
+
+
+def test_group_labels_the_fit_lacks_are_rejected(chinchilla_fit):
+    # The Chinchilla data have no skill axis: a skill label must not be silently ignored.
+    with pytest.raises(ValueError, match="this fit has no 'skill' axis"):
+        chinchilla_fit.predict(params=1e9, tokens=2e10, skill="code")
+    with pytest.raises(ValueError, match="this fit has no 'skill' axis"):
+        chinchilla_fit.compute_optimal(CHINCHILLA_BUDGET, skill="code")
+    with pytest.raises(ValueError, match="this fit has no 'datamix' axis"):
+        chinchilla_fit.params(datamix="c4")
 
 
 def test_compute_optimal_at_chinchilla_budget(chinchilla_fit):

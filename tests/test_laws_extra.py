@@ -153,6 +153,17 @@ def test_overtraining_closed_form_optimum_matches_numeric_search():
     np.testing.assert_allclose(ratio.values, np.sqrt(1e5), rtol=1e-10)
 
 
+def test_overtraining_spec_pools_over_skill_and_datamix():
+    from bayeslaw.model_builder import build_model
+
+    raw = {**OVERTRAINING, "E": {"c4_val": 1.9, "paloma_ptb": 2.4}}
+    grouped = simulate("overtraining", raw, skills=["c4_val", "paloma_ptb"], datamixes=["c4", "rpj"], seed=SEED)
+    built = build_model(grouped.data, resolve_spec("overtraining"))
+    assert built.param_dims == {"E": ("skill", "datamix"), "a_ref": ("skill", "datamix"), "b_ref": ("skill", "datamix"), "eta": ()}
+    single = build_model(simulate("overtraining", OVERTRAINING, seed=SEED).data, resolve_spec("overtraining"))
+    assert all(dims == () for dims in single.param_dims.values())
+
+
 def test_error_link_mean_matches_paper_formula():
     law = get_law("error_link")
     p = law.from_raw(LINK, REFS, np)

@@ -239,6 +239,10 @@ def test_plots_return_figures(synthetic_fit: Fit) -> None:
     assert len(axes) == 2
     assert len(axes[0].get_lines()) == 3  # one line per budget
     assert axes[0].get_yscale() == "log"
+    ratio = plot_mix_sweep(sweep, ["shift"], select={"datamix": "dm1"}, shift_scale="log")
+    assert ratio.get_axes()[0].get_yscale() == "log"
+    with pytest.raises(ValueError, match="shift_scale"):
+        plot_mix_sweep(sweep, select={"datamix": "dm1"}, shift_scale="percent")
     curves = isoflop_curves(synthetic_fit, 1e22, {"code": 0.5, "knowledge": 0.5}, datamix="dm2", points=50)
     fig2 = plot_isoflop_mix(curves)
     assert len(fig2.get_axes()[0].get_lines()) >= 3

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
 from bayeslaw.constants import CREDIBLE_INTERVAL, FAN_INNER_INTERVAL, FLOPS_PER_PARAM_TOKEN
 from bayeslaw.diagnostics import ConvergenceWarning
@@ -34,6 +34,8 @@ CURVE_POINTS = 60
 CMAP = "viridis"
 #: Quantiles of the data's compute (or tokens per parameter) spanned by the curves.
 LEVEL_QUANTILES = (0.02, 0.98)
+#: Log axes spanning less than this ratio get plain-number tick labels.
+NARROW_LOG_RANGE = 30.0
 #: How far (as a factor of the largest budget in the data) the default fan extends.
 FAN_EXTRAPOLATION = 1e4
 
@@ -74,6 +76,12 @@ def _subplots(n: int, width: float = 5.2, height: float = 4.0) -> tuple[Figure, 
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     return fig, axes.ravel()
+
+
+def _colour_values(frame: pd.DataFrame, by: str) -> np.ndarray:
+    """Compute 6ND or tokens per parameter of each row (what the points are coloured by)."""
+    n, d = frame["N"].to_numpy(float), frame["D"].to_numpy(float)
+    return FLOPS_PER_PARAM_TOKEN * n * d if by == "compute" else d / n
 
 
 def _curves(
@@ -155,10 +163,19 @@ def plot_fit(
     if not fit.converged:
         warnings.warn(fit.diagnostics.banner(), ConvergenceWarning, stacklevel=2)
     fig, axes = _subplots(len(panels))
+    norm = None
+    if two_inputs:
+        if by not in ("compute", "tokens_per_param"):
+            raise ValueError(f"by must be 'compute' or 'tokens_per_param', got {by!r}")
+        values = _colour_values(fit.data.frame, by)
+        norm = LogNorm(values.min(), values.max())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # warned once above, not once per curve
         for ax, labels in zip(axes, panels, strict=False):
-            _draw_panel(fig, ax, fit, labels, by, n_curves, prob, two_inputs)
+            _draw_panel(ax, fit, labels, by, n_curves, prob, norm)
+    if norm is not None:
+        mappable = plt.cm.ScalarMappable(norm=norm, cmap=CMAP)
+        fig.colorbar(mappable, ax=list(axes[: len(panels)]), label=_LABELS["C" if by == "compute" else "tokens_per_param"])
     what = "iso-FLOP curves" if by == "compute" else "fixed tokens-per-parameter curves"
     fig.suptitle(
         f"{fit.spec.name}: posterior median and {prob:.0%} credible band of the law" + (f" along {what}" if two_inputs else ""),
@@ -167,23 +184,22 @@ def plot_fit(
     return fig
 
 
-def _draw_panel(fig: Figure, ax: plt.Axes, fit: Fit, labels: dict[str, str], by: str, n_curves: int, prob: float, two_inputs: bool) -> None:
-    """One panel of :func:`plot_fit`: the group's data and fitted curves."""
+def _draw_panel(ax: plt.Axes, fit: Fit, labels: dict[str, str], by: str, n_curves: int, prob: float, norm: LogNorm | None) -> None:
+    """One panel of :func:`plot_fit`: the group's data and fitted curves (``norm``: colour scale of (N, D) laws)."""
     law, data, target = fit.law, fit.data, fit.data.target
     mask = np.ones(len(data), dtype=bool)
     for axis, label in labels.items():
         mask &= data.frame[axis].to_numpy(str) == label
     frame = data.frame[mask]
-    if two_inputs:
-        colour, curves, _, norm, colour_label = _curves(frame, by, n_curves)
+    if norm is not None:
+        colour, curves, _, _, _ = _curves(frame, by, n_curves)
         cmap = plt.get_cmap(CMAP)
         for level, n_grid, d_grid in curves:
             table = fit.predict(n_grid, d_grid, prob=prob, **labels)
             c = cmap(norm(level))
             ax.fill_between(n_grid, table["mean_lower"], table["mean_upper"], color=c, alpha=0.25, linewidth=0)
             ax.plot(n_grid, table["mean_median"], color=c, linewidth=1.6)
-        points = ax.scatter(frame["N"], frame[target], c=colour, cmap=CMAP, norm=norm, s=14, edgecolors="black", linewidths=0.3, zorder=3)
-        fig.colorbar(points, ax=ax, label=colour_label)
+        ax.scatter(frame["N"], frame[target], c=colour, cmap=CMAP, norm=norm, s=14, edgecolors="black", linewidths=0.3, zorder=3)
         ax.set_xlabel(_LABELS["N"])
     else:
         key = law.inputs[0]
@@ -283,7 +299,8 @@ def plot_optimum_fan(
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(_LABELS["C"])
-        if name == "tokens_per_param":
+        low, high = ax.get_ylim()
+        if high / low < NARROW_LOG_RANGE:  # under ~1.5 decades: plain numbers on minor ticks too
             ax.yaxis.set_major_formatter(ScalarFormatter())
             ax.yaxis.set_minor_formatter(ScalarFormatter())
         ax.set_ylabel(FAN_TITLES[name][1])
@@ -327,6 +344,7 @@ def plot_posterior(fit: Fit, names: Sequence[str] | None = None, *, prob: float 
     if unknown:
         raise ValueError(f"unknown quantities {unknown}; available: {sorted(available)}")
     fig, axes = _subplots(len(names), width=3.4, height=2.7)
+    legend_axis = None
     for ax, name in zip(axes, names, strict=False):
         da = available[name]
         groups = [d for d in da.dims if d not in ("chain", "draw")]
@@ -348,8 +366,12 @@ def plot_posterior(fit: Fit, names: Sequence[str] | None = None, *, prob: float 
             )
         else:
             ax.set_title(name, fontsize=10)
-            ax.legend(fontsize=7, frameon=False)
+            legend_axis = legend_axis or ax
         ax.set_yticks([])
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+    if legend_axis is not None:
+        handles, texts = legend_axis.get_legend_handles_labels()
+        fig.legend(handles, texts, loc="outside lower center", ncols=min(len(texts), 4), fontsize=8, frameon=False)
     fig.suptitle(f"{fit.spec.name}: posterior (median solid, {prob:.0%} interval dotted)", fontsize=11)
     return fig
 

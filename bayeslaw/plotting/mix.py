@@ -41,6 +41,7 @@ def plot_mix_sweep(
     select: Mapping[str, Any] | None = None,
     xlabel: str = "mix weight",
     title: str | None = None,
+    shift_scale: str = "linear",
 ) -> Figure:
     """N* (and other quantities) against the mix, median and ``prob`` credible band, one line per budget.
 
@@ -57,7 +58,12 @@ def plot_mix_sweep(
         Labels of any other dims of the sweep (e.g. ``{"datamix": "rpj"}``).
     xlabel, title
         Axis label of the mix coordinate and an optional figure title.
+    shift_scale
+        ``"linear"``: the shift in percent; ``"log"``: the ratio N*(mix) / N*(reference)
+        on a log axis (symmetric for shifts by a factor either way).
     """
+    if shift_scale not in ("linear", "log"):
+        raise ValueError(f"shift_scale must be 'linear' or 'log', got {shift_scale!r}")
     draws = sweep.draws.sel(dict(select or {}))
     extra = [d for d in draws.dims if d not in ("chain", "draw", "budget", MIX_DIM)]
     if extra:
@@ -69,13 +75,18 @@ def plot_mix_sweep(
     fig, axes = plt.subplots(1, len(quantities), figsize=(5.2 * len(quantities), 4.0), squeeze=False)
     colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, draws.sizes["budget"]))
     for ax, quantity in zip(axes[0], quantities, strict=True):
-        scale = 100.0 if quantity == "shift" else 1.0
-        stats = interval(draws[quantity], prob)
+        ratio = quantity == "shift" and shift_scale == "log"
+        scale, offset = (100.0, 0.0) if quantity == "shift" and not ratio else (1.0, 1.0 if ratio else 0.0)
+        stats = interval(draws[quantity] + offset, prob)
         for colour, budget in zip(colours, draws["budget"].values, strict=True):
             row = stats.sel(budget=budget)
             ax.plot(x, scale * row["median"].values, color=colour, label=f"C = {budget:.0e}")
             ax.fill_between(x, scale * row["lower"].values, scale * row["upper"].values, color=colour, alpha=0.2, linewidth=0)
-        if quantity == "shift":
+        if ratio:
+            ax.axhline(1.0, color="grey", linewidth=0.8)
+            ax.set_yscale("log")
+            ax.set_ylabel("N*(mix) / N*(reference mix)")
+        elif quantity == "shift":
             ax.axhline(0.0, color="grey", linewidth=0.8)
             ax.set_ylabel(_LABELS[quantity] + " (%)")
         else:
