@@ -126,7 +126,8 @@ def rank_draws(
     ------
     ValueError
         If ``axis`` is missing, other dims are present, fewer than two
-        candidates are given, or any forecast is not finite.
+        candidates are given, or any forecast loss is not finite (an
+        ``observation`` may be ``+inf``: a heavy-tailed draw that overflowed).
     """
     arrays = {"loss": loss, "observation": observation}
     flat: dict[str, xr.DataArray | None] = {}
@@ -143,7 +144,8 @@ def rank_draws(
         extra = [d for d in da.dims if d not in (DRAW_DIM, axis)]
         if extra or DRAW_DIM not in da.dims:
             raise ValueError(f"{name} must have dims (chain, draw) or ({DRAW_DIM!r}) plus {axis!r} only; got {da.dims}")
-        bad = ~np.isfinite(da.values)
+        # A new measurement drawn from a heavy-tailed likelihood may overflow to +inf; that is a draw, not an error.
+        bad = np.isnan(da.values) | (~np.isfinite(da.values) if name == "loss" else np.isneginf(da.values))
         if bad.any():
             labels = sorted({str(v) for v in da[axis].values[np.nonzero(bad.any(axis=da.get_axis_num(DRAW_DIM)))[0]]})
             raise ValueError(f"{name} has non-finite forecasts for {axis} {labels}")

@@ -35,8 +35,8 @@ from bayeslaw.downstream import forecast_downstream
 
 START = time.time()
 #: A full run samples longer than the default (E against eta is banana-shaped) with smaller NUTS steps.
-SAMPLER = casekit.sampler_settings() if casekit.FAST else {"draws": 2000, "tune": 2000, "chains": 4}
-TARGET_ACCEPT = {"loss": 0.95, "link": 0.99}
+SAMPLER = casekit.sampler_settings() if casekit.FAST else {"draws": 4000, "tune": 3000, "chains": 4}
+TARGET_ACCEPT = {"loss": 0.99, "link": 0.99}
 PROB = CREDIBLE_INTERVAL
 out = casekit.Results("emergence", "Emergence as a metric artefact: smooth loss, sudden thresholded metric")
 
@@ -49,7 +49,7 @@ MAX_FIT_PARAMS = 2e8
 
 runs = read_csv("overtraining_runs.csv").set_index("run_name")
 runs["M"] = np.round(runs["D_tokens"] / runs["N_params"], 6)
-runs["C"] = 6.0 * runs["N_params"] * runs["D_tokens"]
+runs["C"] = 6.0 * runs["N_params"].astype(float) * runs["D_tokens"].astype(float)
 
 # %% [markdown]
 # ## Fits on the small runs

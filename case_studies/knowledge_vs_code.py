@@ -214,8 +214,9 @@ for budget in BUDGETS:
     )
 out.heading(f"Misspecified validation mix (S = {main_key[0]:.0%}, {main_key[1]} runs per skill)")
 out.text(
+    f"Fit of this scenario (replicate 0): {fit.diagnostics.banner()}",
     f"The user cares about knowledge only, but validates on a mix with {VALIDATION_CODE_WEIGHT:.0%} code. The N* that "
-    "validation set implies, relative to the N* the user needs (per draw):"
+    "validation set implies, relative to the N* the user needs (per draw):",
 )
 out.table(pd.DataFrame(rows).set_index("budget"))
 figure = plot_mix_sweep(sweep, xlabel="weight of code in the validation mix (reference: all-knowledge)")

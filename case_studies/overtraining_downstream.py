@@ -244,10 +244,10 @@ for col, (ds, (held_out, fc)) in enumerate(forecasts.items()):
     sub = runs[runs["train_dataset"] == ds]
     table = fc.table(PROB)
     ax = axes[0, col]
-    compute = 6 * sub["N_params"] * sub["D_tokens"]
+    compute = 6.0 * sub["N_params"].astype(float) * sub["D_tokens"].astype(float)
     fit_mask = fitting_set(sub)
     ax.scatter(compute[fit_mask], sub.loc[fit_mask, LOSS_COLUMN], color="k", zorder=3, label="fitting runs")
-    c_out = 6 * held_out["N_params"].to_numpy() * held_out["D_tokens"].to_numpy()
+    c_out = 6.0 * held_out["N_params"].to_numpy(dtype=float) * held_out["D_tokens"].to_numpy(dtype=float)
     ax.errorbar(
         c_out,
         table["loss_observation_median"],

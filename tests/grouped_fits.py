@@ -23,17 +23,17 @@ DATAMIXES = ("m1", "m2", "m3")
 SPARSE_SKILL = "s3"
 SPARSE_RUNS = 5
 #: Population values in paper form (Chinchilla-like) and group spreads on the log scale.
-POPULATION = {"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.28}
-SPREADS = {"E": {"skill": 0.25, "datamix": 0.05}, "A": {"skill": 0.3, "datamix": 0.1}, "B": {"skill": 0.3, "datamix": 0.1}}
+POPULATION = {"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.36}
+SPREADS = {"E": {"skill": 0.25, "datamix": 0.1}, "A": {"skill": 0.3, "datamix": 0.15}, "B": {"skill": 0.3, "datamix": 0.15}}
 #: Skill-specific exponents (for the comparison in the other direction).
 SKILL_ALPHA = {"s1": 0.26, "s2": 0.34, "s3": 0.44}
-SKILL_BETA = {"s1": 0.36, "s2": 0.28, "s3": 0.22}
-SIZES = tuple(np.geomspace(2e7, 1e9, 6))
+SKILL_BETA = {"s1": 0.42, "s2": 0.36, "s3": 0.30}
+SIZES = tuple(np.geomspace(1e7, 3e9, 6))
 TOKENS_PER_PARAM = (5.0, 20.0, 80.0)
 SIGMA = 0.01
-DATA_SEED = 11
+DATA_SEED = 3
 #: Sampler settings of the suite's fits (short, but converged at FIT_SEED for these data).
-FIT = {"draws": 500, "tune": 500, "chains": 2}
+FIT = {"draws": 1000, "tune": 700, "chains": 2}
 FIT_SEED = 3
 
 

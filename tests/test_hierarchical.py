@@ -50,13 +50,40 @@ def test_draw_group_params_is_additive_on_the_log_scale() -> None:
         draw_group_params({"E": -1.0}, {})
 
 
+def test_pooling_modes_and_interaction_build(sim) -> None:
+    """Non-centred, centred and interaction offsets: the variables each mode creates, and the group values' dims."""
+    from bayeslaw.model_builder import build_model
+    from bayeslaw.spec import SpecError, resolve_spec
+
+    raw = resolve_spec("hierarchical").to_dict()
+    raw["pooling"] = {
+        "E": {"skill": "partial", "datamix": "partial_centred", "skill:datamix": "partial"},
+        "a_ref": {"skill": "independent", "datamix": "partial"},
+    }
+    built = build_model(sim.data, resolve_spec(raw))
+    names = {v.name for v in built.model.free_RVs}
+    assert {"log_E_skill_z", "log_E_datamix_offset", "log_E_skill_x_datamix_sd", "log_E_skill_x_datamix_z"} <= names
+    assert {"log_a_ref_base", "log_a_ref_datamix_z"} <= names and "log_a_ref_skill_sd" not in names
+    model = built.model
+    assert model.named_vars_to_dims["log_E_skill_x_datamix_z"] == ("skill", "datamix")
+    assert model.named_vars_to_dims["log_a_ref_base"] == ("skill",)
+    assert built.param_dims["E"] == ("skill", "datamix") and built.param_dims["beta"] == ()
+    # An interaction with one axis missing from the data is ignored with a note.
+    one_mix = sim.data.subset(sim.data.frame["datamix"].to_numpy() == "m1", "one datamix")
+    notes = build_model(one_mix, resolve_spec(raw)).notes
+    assert any("'skill:datamix' ignored" in n for n in notes)
+    raw["pooling"] = {"E": {"skill:datamix": "independent"}}
+    with pytest.raises(SpecError, match="interaction"):
+        build_model(sim.data, resolve_spec(raw))
+
+
 def test_grouped_coords_and_dims(hier: bl.Fit, sim) -> None:
     post = hier.posterior
     assert list(post["E"].dims) == ["chain", "draw", "skill", "datamix"]
     assert list(post["alpha"].dims) == ["chain", "draw"]
     assert list(post["skill"].values) == list(g.SKILLS)
     assert list(post["datamix"].values) == list(g.DATAMIXES)
-    assert {"log_E_skill_sd", "log_E_datamix_sd", "log_a_ref_skill_z"} <= set(post.data_vars)
+    assert {"log_E_skill_sd", "log_E_datamix_sd", "log_a_ref_skill_offset"} <= set(post.data_vars)
     summary = hier.summary()
     assert "E[s1, m2]" in summary.index and "alpha" in summary.index
 

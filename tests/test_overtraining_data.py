@@ -78,4 +78,4 @@ def test_hierarchical_spec_builds_on_the_real_data(data: bl.ScalingData) -> None
     assert built.param_dims["E"] == ("skill", "datamix")
     assert built.param_dims["alpha"] == ()
     names = {v.name for v in built.model.free_RVs}
-    assert {"log_E_skill_z", "log_E_datamix_z", "log_a_ref_skill_sd", "alpha", "beta"} <= names
+    assert {"log_E_skill_offset", "log_E_datamix_offset", "log_a_ref_skill_sd", "alpha", "beta"} <= names

@@ -81,5 +81,11 @@ def test_bad_inputs_are_refused() -> None:
         rank_draws(loss.expand_dims(dataset=["x", "y"]), "model", prob=CREDIBLE_INTERVAL)
     broken = loss.copy()
     broken[0, 3, 2] = np.nan
-    with pytest.raises(ValueError, match=r"non-finite forecasts for model \['c'\]"):
+    with pytest.raises(ValueError, match=r"loss has non-finite forecasts for model \['c'\]"):
         rank_draws(broken, "model", prob=CREDIBLE_INTERVAL)
+    with pytest.raises(ValueError, match=r"observation has non-finite forecasts for model \['c'\]"):
+        rank_draws(loss, "model", prob=CREDIBLE_INTERVAL, observation=broken)
+    overflowed = loss.copy()
+    overflowed[0, 3, 1] = np.inf
+    table = rank_draws(loss, "model", prob=CREDIBLE_INTERVAL, observation=overflowed).table()
+    assert np.isfinite(table.loc["b", "observation_upper"])
