@@ -9,10 +9,14 @@ by minimising ``sum_i Huber_delta(log L_hat_i - log L_i)`` (delta = 1e-3) with
 L-BFGS from every point of a grid of starts, keeping the best optimum. The
 default grid is the paper's 4,500 starts: alpha, beta in {0, 0.5, ..., 2},
 e in {-1, -0.5, ..., 1}, a, b in {0, 5, ..., 25}. Each start is an independent
-``scipy.optimize.minimize(method="L-BFGS-B")`` run with the exact gradient (Epoch
-differentiated the same objective with autograd); only the objective is vectorised
-over observations, and BLAS is held to one thread (its thread pool only slows
-L-BFGS's 5-dimensional steps). :func:`bootstrap` resamples observations to get the
+``scipy.optimize.minimize(method="L-BFGS-B")`` run. Two gradients are offered:
+``gradient="exact"`` (default here: an analytic gradient, vectorised over
+observations) and ``gradient="finite-difference"``, which passes only the objective
+(written as Epoch AI's code writes it: the log of a sum of exponentials and a
+``np.where`` Huber) and lets scipy difference it numerically, as the widely copied
+form of Epoch's fitting loop does. Both reach the same optimum; the second is the
+cost a user of that code pays. BLAS is held to one thread (its thread pool only
+slows L-BFGS's 5-dimensional steps). :func:`bootstrap` resamples observations to get the
 spread Epoch reports as confidence intervals.
 """
 
@@ -111,6 +115,17 @@ def objective(
     return value, gradient
 
 
+def epoch_objective(theta: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, log_loss: np.ndarray, delta: float = HUBER_DELTA) -> float:
+    """The objective value only, in the form of Epoch AI's code (no gradient; used with finite differences)."""
+    a, b, e, alpha, beta = theta
+    prediction = np.log(np.exp(a - alpha * log_n) + np.exp(b - beta * log_d) + np.exp(e))
+    return float(np.sum(huber(log_loss - prediction, delta)))
+
+
+#: Gradient options of :func:`fit_arrays`.
+GRADIENTS: tuple[str, ...] = ("exact", "finite-difference")
+
+
 @dataclass(frozen=True)
 class PointFit:
     """Best approach-3 optimum over the grid of starts.
@@ -175,6 +190,7 @@ def fit_arrays(
     *,
     starts: np.ndarray | None = None,
     delta: float = HUBER_DELTA,
+    gradient: str = "exact",
 ) -> PointFit:
     """Approach-3 fit to arrays of model sizes, tokens and losses.
 
@@ -186,7 +202,11 @@ def fit_arrays(
         Rows ``(a, b, e, alpha, beta)`` to start L-BFGS from; default :func:`start_grid` (4,500 starts).
     delta
         Huber threshold.
+    gradient
+        ``"exact"`` (analytic gradient) or ``"finite-difference"`` (objective only, as in Epoch AI's code).
     """
+    if gradient not in GRADIENTS:
+        raise ValueError(f"gradient must be one of {GRADIENTS}, got {gradient!r}")
     log_n, log_d, log_loss = _logs(n, d, loss)
     starts = start_grid() if starts is None else np.atleast_2d(np.asarray(starts, dtype=float))
     if starts.shape[1] != len(THETA_NAMES):
@@ -197,7 +217,10 @@ def fit_arrays(
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", RuntimeWarning)  # overflow in exp at wild starts; handled by LSE
         for start in starts:
-            result = minimize(objective, start, args=(log_n, log_d, log_loss, delta), jac=True, method="L-BFGS-B")
+            if gradient == "exact":
+                result = minimize(objective, start, args=(log_n, log_d, log_loss, delta), jac=True, method="L-BFGS-B")
+            else:
+                result = minimize(epoch_objective, start, args=(log_n, log_d, log_loss, delta), method="L-BFGS-B")
             failed += not result.success
             if np.isfinite(result.fun) and result.fun < best_value:
                 best_value, best_theta = float(result.fun), np.asarray(result.x, dtype=float)
@@ -206,12 +229,12 @@ def fit_arrays(
     return PointFit(theta=best_theta, objective=best_value, n_starts=len(starts), n_failed=failed, delta=delta)
 
 
-def fit_point(data: ScalingData, *, starts: np.ndarray | None = None, delta: float = HUBER_DELTA) -> PointFit:
+def fit_point(data: ScalingData, *, starts: np.ndarray | None = None, delta: float = HUBER_DELTA, gradient: str = "exact") -> PointFit:
     """Approach-3 fit to validated data with ``N``, ``D`` and ``loss`` (see :func:`fit_arrays`)."""
     missing = [k for k in ("N", "D") if k not in data.inputs]
     if missing or data.target != "loss":
         raise ValueError(f"the approach-3 fit needs inputs N, D and target 'loss'; data has {data.inputs} -> {data.target!r}")
-    return fit_arrays(data.values("N"), data.values("D"), data.values("loss"), starts=starts, delta=delta)
+    return fit_arrays(data.values("N"), data.values("D"), data.values("loss"), starts=starts, delta=delta, gradient=gradient)
 
 
 def bootstrap(
@@ -219,15 +242,17 @@ def bootstrap(
     n_boot: int,
     *,
     seed: int,
-    starts: np.ndarray | None = None,
+    starts: PointFit | np.ndarray | None = None,
     delta: float = HUBER_DELTA,
 ) -> pd.DataFrame:
     """Refit on ``n_boot`` resamples of the observations (drawn with replacement).
 
-    Each resample is fitted from ``starts``; by default from the single optimum
-    of the full-data fit (computed here with the full grid), which keeps the cost
-    at one L-BFGS run per resample. Pass a grid to refit each resample from
-    many starts, as Epoch AI did.
+    Each resample is fitted from ``starts``: a :class:`PointFit` (its optimum is
+    the single start), rows ``(a, b, e, alpha, beta)``, or by default the
+    optimum of a full-grid fit to all the data computed here (pass the full-data
+    :class:`PointFit` to avoid refitting it). One start keeps the cost at one
+    L-BFGS run per resample; pass a grid to refit each resample from many
+    starts, as Epoch AI did.
 
     Returns
     -------
@@ -238,7 +263,9 @@ def bootstrap(
         raise ValueError(f"n_boot must be a positive integer, got {n_boot}")
     n, d, loss = data.values("N"), data.values("D"), data.values("loss")
     if starts is None:
-        starts = fit_arrays(n, d, loss, delta=delta).theta[None, :]
+        starts = fit_arrays(n, d, loss, delta=delta)
+    if isinstance(starts, PointFit):
+        starts = starts.theta[None, :]
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(n_boot):
@@ -248,4 +275,15 @@ def bootstrap(
     return pd.DataFrame(rows)
 
 
-__all__ = ["HUBER_DELTA", "PointFit", "bootstrap", "fit_arrays", "fit_point", "huber", "objective", "start_grid"]
+__all__ = [
+    "GRADIENTS",
+    "HUBER_DELTA",
+    "PointFit",
+    "bootstrap",
+    "epoch_objective",
+    "fit_arrays",
+    "fit_point",
+    "huber",
+    "objective",
+    "start_grid",
+]

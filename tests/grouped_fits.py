@@ -32,8 +32,8 @@ SIZES = tuple(np.geomspace(1e7, 3e9, 6))
 TOKENS_PER_PARAM = (5.0, 20.0, 80.0)
 SIGMA = 0.01
 DATA_SEED = 3
-#: Sampler settings of the suite's fits (short, but converged at FIT_SEED for these data).
-FIT = {"draws": 1000, "tune": 700, "chains": 2}
+#: Sampler settings of the suite's fits (short; target_accept 0.95 removes the odd divergence of the centred offsets).
+FIT = {"draws": 1000, "tune": 700, "chains": 2, "target_accept": 0.95}
 FIT_SEED = 3
 
 

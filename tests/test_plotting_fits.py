@@ -62,7 +62,7 @@ def test_plot_fit_median_curve_is_the_predicted_median(chinchilla_fit: bl.Fit) -
 
 
 def test_plot_fit_rejects_bad_options(chinchilla_fit: bl.Fit) -> None:
-    with pytest.raises(ValueError, match="by must be"):
+    with pytest.raises(ValueError, match="by must be 'auto'"):
         plot_fit(chinchilla_fit, by="size")
     with pytest.raises(ValueError, match="no data for"):
         plot_fit(chinchilla_fit, select={"skill": "code"})
@@ -113,3 +113,35 @@ def test_posterior_panels_show_paper_form_parameters(chinchilla_fit: bl.Fit) -> 
     )
     with pytest.raises(ValueError, match="unknown quantities"):
         plot_posterior(chinchilla_fit, ["gamma"])
+
+
+def test_grouped_fit_has_one_panel_per_group_and_one_colour_bar() -> None:
+    import grouped_fits as g
+
+    hier = g.fit_of("shared", "hierarchical")
+    fig = plot_fit(hier)
+    assert "tokens-per-parameter" in fig.get_suptitle()  # a designed sweep: curves at its own ratios
+    axes = _data_axes(fig)
+    expected = [f"skill={s}, datamix={m}" for s in g.SKILLS for m in g.DATAMIXES]
+    assert [ax.get_title() for ax in axes] == expected
+    assert len(fig.axes) == len(expected) + 1  # one shared colour bar
+    for ax, title in zip(axes, expected, strict=True):
+        skill, datamix = (part.split("=")[1] for part in title.split(", "))
+        frame = hier.data.frame
+        n_points = int(((frame["skill"] == skill) & (frame["datamix"] == datamix)).sum())
+        (points,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+        assert len(points.get_offsets()) == n_points
+        assert len(ax.get_lines()) == len(g.TOKENS_PER_PARAM)
+        for line, ratio in zip(ax.get_lines(), g.TOKENS_PER_PARAM, strict=True):  # each curve runs at one of the design's ratios
+            n_grid, median = line.get_data()
+            expected = hier.predict(n_grid, ratio * n_grid, skill=skill, datamix=datamix)["mean_median"].to_numpy()
+            np.testing.assert_allclose(median, expected, rtol=1e-10)
+    only = plot_fit(hier, select={"skill": g.SPARSE_SKILL})
+    assert [ax.get_title() for ax in _data_axes(only)] == [f"skill={g.SPARSE_SKILL}, datamix={m}" for m in g.DATAMIXES]
+    with pytest.raises(ValueError, match="pass skill="):
+        plot_optimum_fan(hier, [1e21])
+    fan = plot_optimum_fan(hier, [1e20, 1e21, 1e22], skill="s1", datamix="m2")
+    assert "skill=s1, datamix=m2" in fan.get_suptitle()
+    posterior = plot_posterior(hier)
+    (legend,) = posterior.legends
+    assert [t.get_text() for t in legend.get_texts()] == [f"{s}, {m}" for s in g.SKILLS for m in g.DATAMIXES]

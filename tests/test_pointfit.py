@@ -114,6 +114,10 @@ def test_bootstrap_is_seeded_and_spreads(chinchilla_data: ScalingData) -> None:
     pd.testing.assert_frame_equal(first, again)
     assert first["alpha"].std() > 0
     assert first["alpha"].between(0.2, 0.5).all()
+    # A PointFit is accepted as the start: same resamples, same refits.
+    point = fit_arrays(chinchilla_data.values("N"), chinchilla_data.values("D"), chinchilla_data.values("loss"), starts=start)
+    from_fit = bootstrap(chinchilla_data, 6, seed=3, starts=point)
+    pd.testing.assert_frame_equal(from_fit, bootstrap(chinchilla_data, 6, seed=3, starts=point.theta[None, :]))
 
 
 @pytest.mark.slow

@@ -130,16 +130,17 @@ def synthetic_curves(seed: int, sigma: float = 0.01) -> ScalingData:
 
 @pytest.fixture(scope="module")
 def recovery_fit() -> bl.Fit:
-    # A short run (2 x 400 draws) to keep the suite fast: it may miss the strict ESS thresholds, hence the filter.
+    # A short run (2 x 600 draws) to keep the suite fast: it may miss the strict ESS thresholds, hence the filter.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bl.ConvergenceWarning)
-        return bl.fit(synthetic_curves(seed=3), "rectified_finetune", draws=400, tune=400, chains=2, random_seed=11)
+        return bl.fit(synthetic_curves(seed=3), "rectified_finetune", draws=600, tune=600, chains=2, random_seed=11)
 
 
 def test_recovery_fit_converges(recovery_fit: bl.Fit) -> None:
     diagnostics = recovery_fit.diagnostics
     assert diagnostics.n_divergent <= 0.01 * diagnostics.n_draws, diagnostics.banner()
-    assert diagnostics.max_rhat < 1.05, diagnostics.banner()
+    assert diagnostics.max_rhat < 1.03, diagnostics.banner()
+    assert diagnostics.min_ess_bulk > 100, diagnostics.banner()
 
 
 def test_recovery_truth_inside_90_intervals(recovery_fit: bl.Fit) -> None:

@@ -32,6 +32,8 @@ MAX_PANELS = 12
 CURVE_POINTS = 60
 #: Colour map of compute / tokens-per-parameter.
 CMAP = "viridis"
+#: Data with at most this many distinct tokens-per-parameter ratios count as a designed sweep.
+MAX_DESIGN_RATIOS = 8
 #: Quantiles of the data's compute (or tokens per parameter) spanned by the curves.
 LEVEL_QUANTILES = (0.02, 0.98)
 #: Log axes spanning less than this ratio get plain-number tick labels.
@@ -84,48 +86,60 @@ def _colour_values(frame: pd.DataFrame, by: str) -> np.ndarray:
     return FLOPS_PER_PARAM_TOKEN * n * d if by == "compute" else d / n
 
 
-def _curves(
-    frame: pd.DataFrame, by: str, n_curves: int
-) -> tuple[np.ndarray, list[tuple[float, np.ndarray, np.ndarray]], np.ndarray, LogNorm, str]:
-    """Curve levels and (level, N, D) grids for ``by`` = ``compute`` (iso-FLOP) or ``tokens_per_param``."""
+def design_ratios(frame: pd.DataFrame) -> np.ndarray | None:
+    """The distinct tokens-per-parameter ratios of a designed sweep, or ``None`` for scattered data.
+
+    Ratios equal to 2 decimals in log10 (within about 2.3%) count as one; a sweep has at most
+    ``MAX_DESIGN_RATIOS`` of them.
+    """
+    log_ratio = np.log10(frame["D"].to_numpy(float) / frame["N"].to_numpy(float))
+    keys, group = np.unique(np.round(log_ratio, 2), return_inverse=True)
+    if len(keys) > MAX_DESIGN_RATIOS:
+        return None
+    # Each ratio is the geometric mean of the runs sharing it (exactly the design's value when they agree).
+    return np.array([10.0 ** log_ratio[group == i].mean() for i in range(len(keys))])
+
+
+def _curves(frame: pd.DataFrame, by: str, n_curves: int, ratios: np.ndarray | None) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """(level, N grid, D grid) of each curve: iso-FLOP (``by="compute"``) or fixed tokens per parameter.
+
+    Tokens-per-parameter curves sit at ``ratios`` (a designed sweep's own ratios) when given,
+    else at ``n_curves`` ratios spread over the data; each spans the model sizes trained near it.
+    """
     n, d = frame["N"].to_numpy(float), frame["D"].to_numpy(float)
     ratio = d / n
-    n_lo, n_hi = n.min(), n.max()
+    curves = []
     if by == "compute":
-        colour = FLOPS_PER_PARAM_TOKEN * n * d
-        levels = np.geomspace(*np.quantile(colour, LEVEL_QUANTILES), n_curves)
-        curves = []
-        for c in levels:
+        compute = FLOPS_PER_PARAM_TOKEN * n * d
+        for c in np.geomspace(*np.quantile(compute, LEVEL_QUANTILES), n_curves):
             # Stay inside the data's N range and tokens-per-parameter range along the iso-FLOP curve.
-            lo = max(n_lo, np.sqrt(c / (FLOPS_PER_PARAM_TOKEN * ratio.max())))
-            hi = min(n_hi, np.sqrt(c / (FLOPS_PER_PARAM_TOKEN * ratio.min())))
-            if hi <= lo:
-                continue
-            grid = np.geomspace(lo, hi, CURVE_POINTS)
-            curves.append((float(c), grid, c / (FLOPS_PER_PARAM_TOKEN * grid)))
-        label = _LABELS["C"]
-    elif by == "tokens_per_param":
-        colour = ratio
-        levels = np.geomspace(*np.quantile(ratio, LEVEL_QUANTILES), n_curves)
-        curves = []
-        step = float(np.sqrt(levels[1] / levels[0])) if n_curves > 1 else 2.0
-        for r in levels:
-            # Each curve spans the model sizes trained near its ratio (within half a curve spacing, at least x2).
-            near = np.abs(np.log(ratio / r)) <= max(np.log(step), np.log(2.0))
-            if not near.any():
-                continue
-            grid = np.geomspace(n[near].min(), n[near].max(), CURVE_POINTS)
-            curves.append((float(r), grid, r * grid))
-        label = _LABELS["tokens_per_param"]
+            lo = max(n.min(), np.sqrt(c / (FLOPS_PER_PARAM_TOKEN * ratio.max())))
+            hi = min(n.max(), np.sqrt(c / (FLOPS_PER_PARAM_TOKEN * ratio.min())))
+            if hi > lo:
+                grid = np.geomspace(lo, hi, CURVE_POINTS)
+                curves.append((float(c), grid, c / (FLOPS_PER_PARAM_TOKEN * grid)))
+        return curves
+    if ratios is not None:
+        levels, tolerance = ratios, np.log(1.03)
     else:
-        raise ValueError(f"by must be 'compute' or 'tokens_per_param', got {by!r}")
-    return colour, curves, levels, LogNorm(colour.min(), colour.max()), label
+        levels = np.geomspace(*np.quantile(ratio, LEVEL_QUANTILES), n_curves)
+        step = float(np.sqrt(levels[1] / levels[0])) if n_curves > 1 else 2.0
+        tolerance = max(np.log(step), np.log(2.0))  # half a curve spacing, at least x2
+    for r in levels:
+        near = np.abs(np.log(ratio / r)) <= tolerance
+        if near.any():
+            lo, hi = n[near].min(), n[near].max()
+            if lo == hi:  # one run at this ratio: span the panel's sizes instead of a single point
+                lo, hi = n.min(), n.max()
+            grid = np.geomspace(lo, hi, CURVE_POINTS)
+            curves.append((float(r), grid, r * grid))
+    return curves
 
 
 def plot_fit(
     fit: Fit,
     *,
-    by: str = "compute",
+    by: str = "auto",
     n_curves: int = 6,
     prob: float = CREDIBLE_INTERVAL,
     select: Mapping[str, str] | None = None,
@@ -136,7 +150,10 @@ def plot_fit(
     points coloured by compute (or tokens per parameter), and the posterior
     median of the law with its ``prob`` band along ``n_curves`` iso-FLOP curves
     (``by="compute"``) or fixed tokens-per-parameter ratios
-    (``by="tokens_per_param"``), each kept inside the data's range. For laws of
+    (``by="tokens_per_param"``), each kept inside the data's range. The default
+    ``by="auto"`` draws a designed sweep (at most ``MAX_DESIGN_RATIOS`` distinct
+    ratios, e.g. over-training multipliers) at its own ratios, and scattered
+    data (e.g. Chinchilla's) along iso-FLOP curves. For laws of
     one input: the target against that input. One panel per group combination
     (skill, datamix) in the data, or only ``select``.
 
@@ -145,9 +162,9 @@ def plot_fit(
     fit
         A fitted model.
     by
-        ``"compute"`` or ``"tokens_per_param"``.
+        ``"auto"``, ``"compute"`` or ``"tokens_per_param"``.
     n_curves
-        Number of curves per panel.
+        Number of curves per panel (a designed sweep's ratios are all drawn).
     prob
         Probability of the credible band of the law's mean.
     select
@@ -163,16 +180,19 @@ def plot_fit(
     if not fit.converged:
         warnings.warn(fit.diagnostics.banner(), ConvergenceWarning, stacklevel=2)
     fig, axes = _subplots(len(panels))
-    norm = None
+    norm, ratios = None, None
     if two_inputs:
-        if by not in ("compute", "tokens_per_param"):
-            raise ValueError(f"by must be 'compute' or 'tokens_per_param', got {by!r}")
+        if by not in ("auto", "compute", "tokens_per_param"):
+            raise ValueError(f"by must be 'auto', 'compute' or 'tokens_per_param', got {by!r}")
+        ratios = design_ratios(fit.data.frame)
+        if by == "auto":
+            by = "compute" if ratios is None else "tokens_per_param"
         values = _colour_values(fit.data.frame, by)
         norm = LogNorm(values.min(), values.max())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # warned once above, not once per curve
         for ax, labels in zip(axes, panels, strict=False):
-            _draw_panel(ax, fit, labels, by, n_curves, prob, norm)
+            _draw_panel(ax, fit, labels, by, n_curves, prob, norm, ratios)
     if norm is not None:
         mappable = plt.cm.ScalarMappable(norm=norm, cmap=CMAP)
         fig.colorbar(mappable, ax=list(axes[: len(panels)]), label=_LABELS["C" if by == "compute" else "tokens_per_param"])
@@ -184,7 +204,9 @@ def plot_fit(
     return fig
 
 
-def _draw_panel(ax: plt.Axes, fit: Fit, labels: dict[str, str], by: str, n_curves: int, prob: float, norm: LogNorm | None) -> None:
+def _draw_panel(
+    ax: plt.Axes, fit: Fit, labels: dict[str, str], by: str, n_curves: int, prob: float, norm: LogNorm | None, ratios: np.ndarray | None
+) -> None:
     """One panel of :func:`plot_fit`: the group's data and fitted curves (``norm``: colour scale of (N, D) laws)."""
     law, data, target = fit.law, fit.data, fit.data.target
     mask = np.ones(len(data), dtype=bool)
@@ -192,7 +214,8 @@ def _draw_panel(ax: plt.Axes, fit: Fit, labels: dict[str, str], by: str, n_curve
         mask &= data.frame[axis].to_numpy(str) == label
     frame = data.frame[mask]
     if norm is not None:
-        colour, curves, _, _, _ = _curves(frame, by, n_curves)
+        colour = _colour_values(frame, by)
+        curves = _curves(frame, by, n_curves, ratios)
         cmap = plt.get_cmap(CMAP)
         for level, n_grid, d_grid in curves:
             table = fit.predict(n_grid, d_grid, prob=prob, **labels)
