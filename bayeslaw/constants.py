@@ -23,8 +23,9 @@ PPC_COVERAGE_BOUNDS: tuple[float, float] = (0.70, 0.99)
 RHAT_MAX: float = 1.01
 ESS_BULK_MIN: float = 400.0
 ESS_TAIL_MIN: float = 400.0
-#: Fraction of post-warm-up draws allowed to diverge before a fit is flagged.
-DIVERGENCE_FRACTION_MAX: float = 0.0
+#: Fraction of post-warm-up draws allowed to diverge before a fit is flagged as not converged.
+#: Any divergence at all is still reported in the diagnostics banner as a caution.
+DIVERGENCE_FRACTION_MAX: float = 0.005
 
 #: Pareto k above which a PSIS-LOO estimate is unreliable (ArviZ's threshold).
 PARETO_K_MAX: float = 0.7

@@ -37,6 +37,7 @@ class Diagnostics:
     n_draws: int
     problems: tuple[str, ...] = ()
     thresholds: dict[str, float] = field(default_factory=dict)
+    cautions: tuple[str, ...] = ()
 
     @property
     def converged(self) -> bool:
@@ -50,7 +51,8 @@ class Diagnostics:
             f"min tail ESS {self.min_ess_tail:.0f}, divergences {self.n_divergent}/{self.n_draws}"
         )
         if self.converged:
-            return f"Convergence OK: {stats}"
+            caution = "; CAUTION: " + "; ".join(self.cautions) if self.cautions else ""
+            return f"Convergence OK: {stats}{caution}"
         return "WARNING: NOT CONVERGED: " + "; ".join(self.problems) + f" ({stats}). Do not trust these results."
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,13 +64,14 @@ class Diagnostics:
             "n_divergent": self.n_divergent,
             "n_draws": self.n_draws,
             "problems": list(self.problems),
+            "cautions": list(self.cautions),
             "thresholds": self.thresholds,
         }
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> Diagnostics:
         """Inverse of :meth:`to_dict`."""
-        return cls(**{**payload, "problems": tuple(payload["problems"])})
+        return cls(**{**payload, "problems": tuple(payload["problems"]), "cautions": tuple(payload.get("cautions", ()))})
 
 
 def check_convergence(
@@ -95,8 +98,14 @@ def check_convergence(
         problems.append(f"bulk ESS {min_bulk:.0f} < {ess_bulk_min:.0f}")
     if not min_tail >= ess_tail_min:
         problems.append(f"tail ESS {min_tail:.0f} < {ess_tail_min:.0f}")
+    cautions = []
     if n_div > divergence_fraction_max * n_draws:
-        problems.append(f"{n_div} divergent transitions ({n_div / n_draws:.2%} of draws)")
+        problems.append(f"{n_div} divergent transitions ({n_div / n_draws:.2%} of draws > {divergence_fraction_max:.1%})")
+    elif n_div:
+        cautions.append(
+            f"{n_div} divergent transition(s) ({n_div / n_draws:.2%} of draws, under the {divergence_fraction_max:.1%} threshold): "
+            "inspect them (e.g. a pairs plot) before trusting tail quantities"
+        )
     diag = Diagnostics(
         max_rhat=max_rhat,
         min_ess_bulk=min_bulk,
@@ -104,6 +113,7 @@ def check_convergence(
         n_divergent=n_div,
         n_draws=n_draws,
         problems=tuple(problems),
+        cautions=tuple(cautions),
         thresholds={
             "rhat_max": rhat_max,
             "ess_bulk_min": ess_bulk_min,

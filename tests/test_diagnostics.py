@@ -1,0 +1,62 @@
+"""Convergence classification on constructed draws (no sampling)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from bayeslaw import results
+from bayeslaw.constants import DIVERGENCE_FRACTION_MAX
+from bayeslaw.diagnostics import ConvergenceWarning, Diagnostics, check_convergence
+
+CHAINS, DRAWS = 4, 1000
+
+
+def _idata(n_divergent: int, shift_chain: float = 0.0) -> results.Results:
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((CHAINS, DRAWS))
+    values[0] += shift_chain  # one chain elsewhere: r_hat fails
+    diverging = np.zeros((CHAINS, DRAWS), dtype=bool)
+    diverging.flat[rng.choice(CHAINS * DRAWS, size=n_divergent, replace=False)] = True
+    dims = ("chain", "draw")
+    return results.from_datasets(
+        {
+            "posterior": xr.Dataset({"theta": (dims, values)}),
+            "sample_stats": xr.Dataset({"diverging": (dims, diverging)}),
+        }
+    )
+
+
+def test_clean_draws_converge_without_cautions():
+    diag = check_convergence(_idata(0), ["theta"])
+    assert diag.converged and not diag.cautions
+    assert diag.banner().startswith("Convergence OK")
+
+
+def test_few_divergences_are_a_visible_caution_not_a_failure():
+    n = int(DIVERGENCE_FRACTION_MAX * CHAINS * DRAWS)  # at the threshold: still allowed
+    diag = check_convergence(_idata(n), ["theta"])
+    assert diag.converged
+    assert diag.n_divergent == n
+    assert "CAUTION" in diag.banner() and f"{n} divergent" in diag.banner()
+
+
+def test_divergences_over_threshold_fail_loudly():
+    n = int(DIVERGENCE_FRACTION_MAX * CHAINS * DRAWS) + 1
+    with pytest.warns(ConvergenceWarning, match="divergent transitions"):
+        diag = check_convergence(_idata(n), ["theta"])
+    assert not diag.converged
+    assert diag.banner().startswith("WARNING: NOT CONVERGED")
+
+
+def test_a_stuck_chain_fails_rhat():
+    with pytest.warns(ConvergenceWarning, match="r_hat"):
+        diag = check_convergence(_idata(0, shift_chain=3.0), ["theta"])
+    assert diag.max_rhat > 1.01 and not diag.converged
+
+
+def test_round_trip_keeps_cautions():
+    diag = check_convergence(_idata(3), ["theta"])
+    again = Diagnostics.from_dict(diag.to_dict())
+    assert again == diag and again.cautions
