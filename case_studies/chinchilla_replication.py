@@ -76,7 +76,7 @@ out.text(
 
 # %%
 point = pointfit.fit_point(data)
-boot = pointfit.bootstrap(data, N_BOOT, seed=DEFAULT_SEED)
+boot = pointfit.bootstrap(data, N_BOOT, seed=DEFAULT_SEED, starts=point)  # refits start at the full-data optimum
 boot_derived = pd.DataFrame([closed_form(row) for row in boot[["E", "A", "B", "alpha", "beta"]].to_dict("records")])
 boot = pd.concat([boot, boot_derived], axis=1)
 print(point.params, f"{len(boot)} bootstrap refits")

@@ -112,8 +112,10 @@ def test_bootstrap_is_seeded_and_spreads(chinchilla_data: ScalingData) -> None:
     assert isinstance(first, pd.DataFrame) and len(first) == 6
     assert list(first.columns) == ["E", "A", "B", "alpha", "beta", "objective"]
     pd.testing.assert_frame_equal(first, again)
-    assert first["alpha"].std() > 0
     assert first["alpha"].between(0.2, 0.5).all()
+    # Refits must actually move: with scipy's default tolerances they stopped at their start
+    # (spread of log A ~3e-4); Epoch's 95% bootstrap interval for A is 285-744 (spread ~0.25).
+    assert np.log(first["A"]).std() > 0.05
     # A PointFit is accepted as the start: same resamples, same refits.
     point = fit_arrays(chinchilla_data.values("N"), chinchilla_data.values("D"), chinchilla_data.values("loss"), starts=start)
     from_fit = bootstrap(chinchilla_data, 6, seed=3, starts=point)
