@@ -23,7 +23,7 @@ from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, OBS_DIM, PPC_INT
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning, Diagnostics, check_convergence
 from bayeslaw.families import Family, get_family
-from bayeslaw.forecast import as_points, predictive_draws, predictive_table
+from bayeslaw.forecast import as_points, predictive_draws, predictive_table, sample_observations
 from bayeslaw.laws import Law, get_law
 from bayeslaw.mix import MixLike, mix_weights
 from bayeslaw.model_builder import OBSERVED, build_model
@@ -312,15 +312,14 @@ def _add_predictive_groups(fit_: Fit) -> None:
     """Add observed_data, constant_data, log_likelihood and posterior_predictive (numpy, per draw)."""
     data, family, post = fit_.data, fit_.family, fit_.posterior
     x, groups = observation_points(data, fit_.law)
-    mean_link = family.transform(fit_.mean_at_observations())
+    mean = fit_.mean_at_observations()
     family_params = {k: post[k] for k in family.params}
-    b_mean, *b_fam = xr.broadcast(mean_link, *family_params.values())
+    b_mean, *b_fam = xr.broadcast(family.transform(mean), *family_params.values())
     fam_values = dict(zip(family_params, (b.values for b in b_fam), strict=True))
     observed = data.values(data.target)
     y_link = family.transform(observed)
     log_lik = b_mean.copy(data=family.logpdf(y_link[None, None, :], b_mean.values, fam_values))
-    rng = np.random.default_rng(fit_.seed + 1)
-    predicted = b_mean.copy(data=family.inverse(family.sample(rng, b_mean.values, fam_values)))
+    predicted = sample_observations(family, mean, family_params, data.target, fit_.seed + 1)
     coords = {OBS_DIM: x[data.inputs[0]][OBS_DIM].values, **{a: (OBS_DIM, g.values) for a, g in groups.items()}}
     obs_da = xr.DataArray(observed, dims=OBS_DIM, coords=coords)
     results.set_group(fit_.idata, "observed_data", xr.Dataset({OBSERVED: obs_da}))
