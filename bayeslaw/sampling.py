@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pymc as pm
 
-from bayeslaw import results
+from bayeslaw import numba_cache, results
 from bayeslaw.constants import DEFAULT_BACKEND, DEFAULT_CHAINS, DEFAULT_DRAWS, DEFAULT_TARGET_ACCEPT, DEFAULT_TUNE
 
 BACKENDS = ("nutpie", "pymc", "numpyro")
@@ -50,6 +50,7 @@ def run_sampler(model: pm.Model, config: SamplerConfig, seed: int) -> results.Re
     if config.backend == "nutpie":
         import nutpie
 
+        numba_cache.enable()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*BLAS.*")
             compiled = nutpie.compile_pymc_model(model)
