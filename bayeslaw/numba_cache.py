@@ -1,9 +1,12 @@
 """Make bayeslaw's models cacheable by PyTensor's Numba backend.
 
-PyTensor (>= 2.32) caches the Numba code it generates for a model's log
-density on disk, so a later fit of the same model structure, even in a new
-process, skips most of the compilation. One operation bayeslaw's models need
-broke that cache: ``digamma`` (PyTensor's ``Psi``), which appears in the
+PyTensor (>= 2.32) caches the Numba code it generates on disk
+(``~/.pytensor/numba``), per operation and for a model's whole log density. The
+whole-function key includes the data, which bayeslaw compiles in as constants,
+so refitting the same model to the same data in a new process (rerunning a
+notebook, ``bayeslaw demo``, a case study, the benchmark) skips most of the
+compilation; a new dataset reuses the cached operations. One operation
+bayeslaw's models need broke the whole-function cache: ``digamma`` (PyTensor's ``Psi``), which appears in the
 gradient of every Student-t likelihood with a free ``nu`` and every Beta
 likelihood. PyTensor compiles it as a call into SciPy's Cython ``psi`` through
 a function pointer looked up at compile time, and Numba refuses to cache code
