@@ -33,6 +33,8 @@ _INVERSE_LINK = {"log": pt.exp, "identity": lambda v: v, "logit": pm.math.invlog
 OBSERVED = "y"
 #: Separator of an interaction "axis" in a spec's [pooling] table, e.g. ``E = { "skill:datamix" = "partial" }``.
 INTERACTION = ":"
+#: Partial pooling over an axis with at most this many groups gets a note (its spread is barely identified).
+FEW_GROUPS = 2
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ def build_model(data: ScalingData, spec: ModelSpec) -> BuiltModel:
     refs = data.reference_scales(law.centred_inputs)
     notes: list[str] = []
     param_dims: dict[str, tuple[str, ...]] = {}
+    few_groups: set[str] = set()
 
     with pm.Model(coords=data.coords()) as model:
         obs_params = {}
@@ -112,6 +115,7 @@ def build_model(data: ScalingData, spec: ModelSpec) -> BuiltModel:
                 else:
                     offset = pm.Normal(f"{prefix}_{label}_offset", 0.0, spread, dims=own)
                 value = value + _expand(offset, own, dims)
+            few_groups.update(a for a, mode in axes.items() if mode.startswith("partial") and _n_groups(data, a) <= FEW_GROUPS)
             natural = pm.Deterministic(name, _INVERSE_LINK[parameter.link](value), dims=dims)
             param_dims[name] = dims
             index = tuple(data.codes(axis) for axis in dims)
@@ -123,7 +127,22 @@ def build_model(data: ScalingData, spec: ModelSpec) -> BuiltModel:
         observed = family.transform(data.values(data.target))
         family.pymc(OBSERVED, family.transform(mean, pt), likelihood_params, observed, (OBS_DIM,))
 
+    notes += [few_groups_note(axis, _n_groups(data, axis)) for axis in sorted(few_groups)]
     return BuiltModel(model=model, law=law, refs=refs, param_dims=param_dims, notes=tuple(notes))
+
+
+def _n_groups(data: ScalingData, axis: str) -> int:
+    """Number of groups (cells, for an interaction) along a pooling axis."""
+    return int(np.prod([len(data.levels[part]) for part in axis.split(INTERACTION)]))
+
+
+def few_groups_note(axis: str, n_groups: int) -> str:
+    """The note for partial pooling over an axis with only ``n_groups`` groups."""
+    return (
+        f"partial pooling over {axis!r} has {n_groups} groups: their spread is set mostly by its prior "
+        "(pooling_scale), and such fits often diverge; if this one is flagged, model='shared_exponents' "
+        "fits each group separately with the exponents still shared"
+    )
 
 
 def _expand(tensor: pt.TensorVariable, own_dims: tuple[str, ...], all_dims: tuple[str, ...]) -> pt.TensorVariable:
