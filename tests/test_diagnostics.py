@@ -8,7 +8,7 @@ import xarray as xr
 
 from bayeslaw import results
 from bayeslaw.constants import DIVERGENCE_FRACTION_MAX
-from bayeslaw.diagnostics import ConvergenceWarning, Diagnostics, check_convergence
+from bayeslaw.diagnostics import ConvergenceWarning, Diagnostics, check_convergence, worst_rhat_detail
 
 CHAINS, DRAWS = 4, 1000
 
@@ -60,3 +60,24 @@ def test_round_trip_keeps_cautions():
     diag = check_convergence(_idata(3), ["theta"])
     again = Diagnostics.from_dict(diag.to_dict())
     assert again == diag and again.cautions
+
+
+def test_failed_rhat_names_the_worst_element_and_its_chain_medians():
+    """Chains apart (one chain near 3, three near 0) read as separate modes, not slow mixing."""
+    idata = _idata(0, shift_chain=3.0)
+    other = np.random.default_rng(1).standard_normal((CHAINS, DRAWS, 2))  # a well-mixed vector parameter
+    post = results.posterior(idata).assign(phi=(("chain", "draw", "group"), other)).assign_coords(group=["a", "b"])
+    idata = results.from_datasets({"posterior": post, "sample_stats": results.sample_stats(idata)})
+    with pytest.warns(ConvergenceWarning, match="worst: theta, median per chain"):
+        diag = check_convergence(idata, ["phi", "theta"])
+    medians = [float(m) for m in diag.problems[0].split("median per chain ")[1].rstrip(")").split(", ")]
+    assert medians[0] > 2.5 and all(abs(m) < 0.2 for m in medians[1:])
+
+
+def test_worst_rhat_detail_labels_vector_elements():
+    rng = np.random.default_rng(2)
+    values = rng.standard_normal((CHAINS, DRAWS, 2))
+    values[1, :, 1] += 4.0  # chain 1 of element "b" elsewhere
+    post = xr.Dataset({"phi": (("chain", "draw", "group"), values)}, coords={"group": ["a", "b"]})
+    detail = worst_rhat_detail(post, results.rhat(post))
+    assert detail.startswith("worst: phi[b], median per chain ")
