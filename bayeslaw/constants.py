@@ -27,6 +27,15 @@ ESS_TAIL_MIN: float = 400.0
 #: Any divergence at all is still reported in the diagnostics banner as a caution.
 DIVERGENCE_FRACTION_MAX: float = 0.005
 
+#: A chain whose mean log density lies below the best chain's by more than
+#: max(STUCK_CHAIN_MIN_GAP, STUCK_CHAIN_SD_MULTIPLE x the chains' typical within-chain sd)
+#: is taken to sit in a local mode with no real posterior mass (e.g. the Chinchilla law's
+#: swapped-exponent mode); fit() then reruns all chains once, started at draws of the others.
+STUCK_CHAIN_MIN_GAP: float = 20.0
+STUCK_CHAIN_SD_MULTIPLE: float = 5.0
+#: Added to the fit's seed for that rerun.
+RESTART_SEED_OFFSET: int = 7919
+
 #: Pareto k above which a PSIS-LOO estimate is unreliable (ArviZ's threshold).
 PARETO_K_MAX: float = 0.7
 

@@ -10,7 +10,14 @@ import numpy as np
 import xarray as xr
 
 from bayeslaw import results
-from bayeslaw.constants import DIVERGENCE_FRACTION_MAX, ESS_BULK_MIN, ESS_TAIL_MIN, RHAT_MAX
+from bayeslaw.constants import (
+    DIVERGENCE_FRACTION_MAX,
+    ESS_BULK_MIN,
+    ESS_TAIL_MIN,
+    RHAT_MAX,
+    STUCK_CHAIN_MIN_GAP,
+    STUCK_CHAIN_SD_MULTIPLE,
+)
 
 
 class ConvergenceWarning(UserWarning):
@@ -75,6 +82,58 @@ class Diagnostics:
     def from_dict(cls, payload: dict[str, Any]) -> Diagnostics:
         """Inverse of :meth:`to_dict`."""
         return cls(**{**payload, "problems": tuple(payload["problems"]), "cautions": tuple(payload.get("cautions", ()))})
+
+
+@dataclass(frozen=True)
+class StuckChains:
+    """Chains whose mean log density lies far below the best chain's.
+
+    Attributes
+    ----------
+    chains
+        Indices of the stuck chains (empty when none is).
+    description
+        One sentence with the numbers (empty when none is).
+    """
+
+    chains: tuple[int, ...]
+    description: str
+
+
+def stuck_chains(
+    log_density: xr.DataArray,
+    *,
+    min_gap: float = STUCK_CHAIN_MIN_GAP,
+    sd_multiple: float = STUCK_CHAIN_SD_MULTIPLE,
+) -> StuckChains:
+    """Find chains sitting in a local mode of much lower log density than the best chain's.
+
+    Chains that sample the same posterior have mean log densities within a few Monte
+    Carlo errors of each other (a fraction of the within-chain sd). A chain whose mean
+    lies more than ``max(min_gap, sd_multiple * sd)`` below the best chain's, with ``sd``
+    the median within-chain sd, sits in another mode; a mode that much lower holds no
+    real posterior mass unless its volume is larger by a factor of at least ``e**gap``.
+
+    Parameters
+    ----------
+    log_density
+        Log density of each draw, dims ``chain`` and ``draw``.
+    min_gap, sd_multiple
+        The threshold, in nats and in within-chain sds.
+    """
+    means = log_density.mean("draw").values
+    sd = float(np.median(log_density.std("draw").values))
+    best = int(np.argmax(means))
+    threshold = max(min_gap, sd_multiple * sd)
+    stuck = tuple(int(c) for c in np.flatnonzero(means[best] - means > threshold))
+    if not stuck:
+        return StuckChains((), "")
+    gaps = ", ".join(f"chain {c} {means[best] - means[c]:.1f} below" for c in stuck)
+    description = (
+        f"mean log density per chain {', '.join(f'{m:.1f}' for m in means)}: {gaps} the best chain ({best}), "
+        f"more than the threshold max({min_gap:g}, {sd_multiple:g} x within-chain sd {sd:.1f}) = {threshold:.1f}"
+    )
+    return StuckChains(stuck, description)
 
 
 def worst_rhat_detail(post: xr.Dataset, rhat: xr.Dataset) -> str:

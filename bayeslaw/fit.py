@@ -31,7 +31,7 @@ from bayeslaw.optimum import OptimumResult, as_budget_array, optimum_closed_form
 from bayeslaw.posterior import law_params, varying_axes
 from bayeslaw.ppc import CoverageCheck, ppc_coverage
 from bayeslaw.sampling import SamplerConfig, run_sampler
-from bayeslaw.spec import ModelSpec, resolve_spec
+from bayeslaw.spec import SAMPLER_KEYS, ModelSpec, resolve_spec
 from bayeslaw.summaries import interval_frame
 
 _INPUT_ALIASES = {"params": "N", "tokens": "D", "compute": "C"}
@@ -341,6 +341,7 @@ def fit(
     target_accept: float | None = None,
     progress: bool = False,
     check: bool = True,
+    restart_stuck_chains: bool | None = None,
 ) -> Fit:
     """Fit a scaling law to data and return a :class:`Fit`.
 
@@ -362,24 +363,31 @@ def fit(
     check
         Run convergence checks (always recommended); failures warn loudly and
         are recorded in the fit.
+    restart_stuck_chains
+        Default True (or the spec's ``[sampler]`` value). If a chain's mean log density lies far below the best chain's (a local
+        mode with no real posterior mass), rerun all chains once, started at draws
+        of the others, and say so in the fit's notes (see :mod:`bayeslaw.sampling`).
     """
     if isinstance(data, pd.DataFrame):
         data = ScalingData.from_frame(data)
     spec = resolve_spec(model)
     built = build_model(data, spec)
-    merged = {
-        **spec.sampler,
-        **{
-            k: v
-            for k, v in {"draws": draws, "tune": tune, "chains": chains, "backend": backend, "target_accept": target_accept}.items()
-            if v is not None
-        },
+    overrides = {
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+        "backend": backend,
+        "target_accept": target_accept,
+        "restart_stuck_chains": restart_stuck_chains,
     }
+    merged = {**spec.sampler, **{k: v for k, v in overrides.items() if v is not None}}
     config = SamplerConfig(**merged, cores=cores, progress=progress)
-    idata = run_sampler(built.model, config, random_seed)
+    sampled = run_sampler(built.model, config, random_seed)
+    idata = sampled.idata
+    notes = (*built.notes, *sampled.notes)
     names = list(built.law.parameters) + list(get_family(spec.family).params)
     diagnostics = check_convergence(idata, names, warn=check)
-    result = Fit(idata=idata, data=data, spec=spec, refs=built.refs, diagnostics=diagnostics, seed=random_seed, notes=built.notes)
+    result = Fit(idata=idata, data=data, spec=spec, refs=built.refs, diagnostics=diagnostics, seed=random_seed, notes=notes)
     _add_predictive_groups(result)
     results.set_attrs(
         idata,
@@ -390,8 +398,8 @@ def fit(
             "refs": built.refs,
             "diagnostics": diagnostics.to_dict(),
             "seed": random_seed,
-            "notes": list(built.notes),
-            "sampler": {**{k: getattr(config, k) for k in ("backend", "draws", "tune", "chains", "target_accept", "low_rank")}},
+            "notes": list(notes),
+            "sampler": {k: getattr(config, k) for k in SAMPLER_KEYS},
         },
     )
     return result

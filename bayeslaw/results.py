@@ -68,6 +68,25 @@ def divergences(idata: Results) -> int:
     return int(stats[key].sum()) if key else 0
 
 
+def log_density(idata: Results) -> xr.DataArray | None:
+    """Log density of each draw (``chain``, ``draw``): nutpie's ``logp`` or PyMC's ``lp``; None if absent."""
+    stats = sample_stats(idata)
+    for key in ("logp", "lp"):
+        if key in stats:
+            return stats[key]
+    return None
+
+
+def pop_unconstrained_draws(idata: Results) -> np.ndarray | None:
+    """Remove and return nutpie's ``unconstrained_draw`` stat, shape (chain, draw, n_dim); None if absent."""
+    stats = sample_stats(idata)
+    if "unconstrained_draw" not in stats:
+        return None
+    values = stats["unconstrained_draw"].transpose("chain", "draw", ...).values
+    set_group(idata, "sample_stats", stats.drop_vars("unconstrained_draw"))
+    return values
+
+
 def n_draws(idata: Results) -> int:
     """Total post-warm-up draws over all chains."""
     post = posterior(idata)

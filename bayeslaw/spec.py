@@ -41,7 +41,7 @@ from bayeslaw.priors import Prior
 #: ``partial`` is non-centred (offsets ``sd * z``); ``partial_centred`` samples the offsets directly
 #: (``offset ~ Normal(0, sd)``), better when each group is well informed by its data but the axis has few groups.
 POOLING_MODES = ("shared", "partial", "partial_centred", "independent")
-SAMPLER_KEYS = ("backend", "draws", "tune", "chains", "target_accept", "low_rank")
+SAMPLER_KEYS = ("backend", "draws", "tune", "chains", "target_accept", "low_rank", "restart_stuck_chains")
 _TOP_KEYS = {"name", "law", "description", "likelihood", "priors", "pooling", "pooling_scale", "sampler"}
 DEFAULT_POOLING_SCALE = 0.5
 
