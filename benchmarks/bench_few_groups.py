@@ -12,7 +12,8 @@ exponents shared and fits E, a_ref and b_ref per group without pooling. This
 script fits both models, with each spec's sampler settings and the same seed, to
 four subsets of the Gadre et al. (2024) over-training data and prints, for each,
 whether the fit passed bayeslaw's convergence checks, max r_hat, min bulk ESS,
-divergences, wall time (compilation included) and the per-chain medians of alpha.
+divergences, wall time (compilation included), whether stuck chains were rerun
+(see :mod:`bayeslaw.sampling`) and the per-chain medians of alpha.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def fit_one(eval_sets: tuple[str, ...], train_sets: tuple[str, ...], model: str,
         "draws": diag.n_draws,
         "seconds": seconds,
         "alpha_median_per_chain": [float(v) for v in per_chain],
+        "stuck_chains_rerun": any("rerun once" in note for note in fitted.notes),
+        "notes": list(fitted.notes),
         "problems": list(diag.problems),
     }
 
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seed {seed}", flush=True)
     rows = []
     columns = f"{'evaluation sets':<52} {'training sets':<25} {'model':<17} {'ok':<5}"
-    print(f"{columns} {'r_hat':>6} {'ESS':>6} {'div':>9} {'s':>5}  alpha per chain", flush=True)
+    print(f"{columns} {'r_hat':>6} {'ESS':>6} {'div':>9} {'s':>5} rerun  alpha per chain", flush=True)
     for eval_sets, train_sets in SUBSETS:
         for model in MODELS:
             row = fit_one(eval_sets, train_sets, model, seed)
@@ -83,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{', '.join(eval_sets):<52} {', '.join(train_sets):<25} {model:<17} {'yes' if row['converged'] else 'NO':<5} "
                 f"{row['max_rhat']:>6.3f} {row['min_ess_bulk']:>6.0f} {row['divergences']:>4}/{row['draws']:<4} "
-                f"{row['seconds']:>5.1f}  {' '.join(f'{v:.3f}' for v in row['alpha_median_per_chain'])}",
+                f"{row['seconds']:>5.1f} {'yes' if row['stuck_chains_rerun'] else 'no':<5}  "
+                f"{' '.join(f'{v:.3f}' for v in row['alpha_median_per_chain'])}",
                 flush=True,
             )
     for model in MODELS:

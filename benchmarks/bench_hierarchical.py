@@ -52,7 +52,8 @@ def time_real(eval_sets: list[str] | None, seed: int, model: str = "hierarchical
     diag = fitted.diagnostics
     check = fitted.ppc_coverage(PPC_INTERVAL)
     summary = fitted.summary()
-    shared = summary.loc[["alpha", "beta", "sigma", "nu"], ["median", "lower", "upper"]]
+    exponent_rows = [row for row in summary.index if str(row).split("[")[0] in ("alpha", "beta", "sigma", "nu")]
+    shared = summary.loc[exponent_rows, ["median", "lower", "upper"]]
     return {
         "model": model,
         "notes": list(fitted.notes),
@@ -160,9 +161,9 @@ def main() -> None:
     for skill, cov in real["ppc_coverage"].items():
         print(f"  {skill:40s} {cov:.1%}")
     print(real["ppc_banner"])
-    print("shared parameters (median [90% CI]):")
+    print("exponents and likelihood parameters (median [90% CI]):")
     for name, row in real["shared_parameters"].items():
-        print(f"  {name:6s} {row['median']:.4g} [{row['lower']:.4g}, {row['upper']:.4g}]")
+        print(f"  {name:16s} {row['median']:.4g} [{row['lower']:.4g}, {row['upper']:.4g}]")
     print("acceptance:", ", ".join(f"{k}: {'PASS' if v else 'FAIL'}" for k, v in real["acceptance"].items()))
     data_seeds = [int(x) for x in args.data_seeds.split(",")] if args.data_seeds else [None]
     for data_seed in data_seeds if args.recovery else []:
