@@ -13,9 +13,10 @@
 #
 # **Datamix.** The optimum of a mix is computed for the models trained on RedPajama (`rpj`): it is the only
 # training set here that contains code (GitHub and StackExchange), so it is the setting where a user would care
-# about a code/text validation mix. Only the RedPajama runs are fitted: in our runs the joint fit over the three
-# training sets (datamix offsets added to E, a_ref, b_ref on the log scale) did not converge - its chains settled in
-# different modes - so it cannot be used for these numbers.
+# about a code/text validation mix. Only the RedPajama runs are fitted. A joint fit over the three training sets
+# (datamix offsets added to E, a_ref, b_ref on the log scale) leaves most chains of its first run in modes of far
+# lower density; `fit` detects this and reruns the chains from draws of the best one (`bayeslaw.sampling`), which
+# the fit's notes record. This study does not depend on that rerun.
 #
 # **Models.** The default hierarchical law (`models/hierarchical.toml`: shared exponents, E / a_ref / b_ref
 # partially pooled over skills) and its extension with skill-specific exponents (`models/skill_exponents.toml`).
