@@ -364,9 +364,10 @@ def fit(
         Run convergence checks (always recommended); failures warn loudly and
         are recorded in the fit.
     restart_stuck_chains
-        Default True (or the spec's ``[sampler]`` value). If a chain's mean log density lies far below the best chain's (a local
-        mode with no real posterior mass), rerun all chains once, started at draws
-        of the others, and say so in the fit's notes (see :mod:`bayeslaw.sampling`).
+        Default True (or the spec's ``[sampler]`` value). If a chain's mean log
+        density lies far below the best chain's (a local mode with no real
+        posterior mass), rerun all chains once, started at draws of the others,
+        and say so in the fit's notes (see :mod:`bayeslaw.sampling`).
     """
     if isinstance(data, pd.DataFrame):
         data = ScalingData.from_frame(data)

@@ -83,15 +83,22 @@ def run_sampler(model: pm.Model, config: SamplerConfig, seed: int) -> Sampled:
     cores = config.cores or min(config.chains, 2)
     restart = config.restart_stuck_chains and config.chains > 1 and config.backend in RESTARTABLE_BACKENDS
     compiled = _compile_nutpie(model) if config.backend == "nutpie" else None
+    unconstrained = None
     if compiled is not None:
         idata = _sample_nutpie(compiled, config, seed, cores, store_unconstrained=restart)
         unconstrained = results.pop_unconstrained_draws(idata)
+        restart = restart and unconstrained is not None  # a nutpie without the stat: detect, do not rerun
     else:
         idata = _sample_pymc(model, config, seed, cores)
     stuck = _stuck(idata)
     notes: list[str] = []
     if stuck.chains and not restart:
-        why = "restart_stuck_chains=False" if not config.restart_stuck_chains else f"no rerun with {config.backend}"
+        if not config.restart_stuck_chains:
+            why = "restart_stuck_chains=False"
+        elif config.backend not in RESTARTABLE_BACKENDS:
+            why = f"no rerun with backend {config.backend!r}"
+        else:
+            why = "this nutpie does not store unconstrained draws"
         notes.append(f"chains {list(stuck.chains)} sat far below the best chain's log density ({stuck.description}); not rerun ({why})")
     elif stuck.chains:
         rerun_seed = seed + RESTART_SEED_OFFSET
