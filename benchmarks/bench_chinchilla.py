@@ -62,11 +62,7 @@ def time_bayesian(backend: str | None, seed: int, exclude_top5: bool = True) -> 
         "backend": backend or "nutpie (default)",
         "n_points": len(data),
         "seconds": seconds,
-        "max_rhat": diag.max_rhat,
-        "min_ess_bulk": diag.min_ess_bulk,
-        "min_ess_tail": diag.min_ess_tail,
-        "divergences": diag.n_divergent,
-        "draws": diag.n_draws,
+        **diag.to_dict(),
         "converged": diag.converged,
         "min_ess_bulk_per_second": diag.min_ess_bulk / seconds,
         "N_opt_at_5.76e23": {k: float(n_opt[k]) for k in ("median", "lower", "upper")},
@@ -124,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     bayes = time_bayesian(None, seed)
     print(
         f"    {bayes['seconds']:.1f} s; max r_hat {bayes['max_rhat']:.3f}, min bulk ESS {bayes['min_ess_bulk']:.0f}, "
-        f"min tail ESS {bayes['min_ess_tail']:.0f}, divergences {bayes['divergences']}/{bayes['draws']}, "
+        f"min tail ESS {bayes['min_ess_tail']:.0f}, divergences {bayes['n_divergent']}/{bayes['n_draws']}, "
         f"converged: {bayes['converged']}",
         flush=True,
     )
@@ -170,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         pymc = time_bayesian("pymc", seed)
         print(
             f"    {pymc['seconds']:.1f} s; max r_hat {pymc['max_rhat']:.3f}, min bulk ESS {pymc['min_ess_bulk']:.0f}, "
-            f"divergences {pymc['divergences']}/{pymc['draws']}, min bulk ESS per second {pymc['min_ess_bulk_per_second']:.0f}",
+            f"divergences {pymc['n_divergent']}/{pymc['n_draws']}, min bulk ESS per second {pymc['min_ess_bulk_per_second']:.0f}",
             flush=True,
         )
         results["pymc"] = pymc

@@ -54,15 +54,11 @@ def fit_one(eval_sets: tuple[str, ...], train_sets: tuple[str, ...], model: str,
         "n_points": len(data),
         "model": model,
         "converged": diag.converged,
-        "max_rhat": diag.max_rhat,
-        "min_ess_bulk": diag.min_ess_bulk,
-        "divergences": diag.n_divergent,
-        "draws": diag.n_draws,
+        **diag.to_dict(),
         "seconds": seconds,
         "alpha_median_per_chain": [float(v) for v in per_chain],
         "stuck_chains_rerun": any("rerun once" in note for note in fitted.notes),
         "notes": list(fitted.notes),
-        "problems": list(diag.problems),
     }
 
 
@@ -85,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(
                 f"{', '.join(eval_sets):<52} {', '.join(train_sets):<25} {model:<17} {'yes' if row['converged'] else 'NO':<5} "
-                f"{row['max_rhat']:>6.3f} {row['min_ess_bulk']:>6.0f} {row['divergences']:>4}/{row['draws']:<4} "
+                f"{row['max_rhat']:>6.3f} {row['min_ess_bulk']:>6.0f} {row['n_divergent']:>4}/{row['n_draws']:<4} "
                 f"{row['seconds']:>5.1f} {'yes' if row['stuck_chains_rerun'] else 'no':<5}  "
                 f"{' '.join(f'{v:.3f}' for v in row['alpha_median_per_chain'])}",
                 flush=True,

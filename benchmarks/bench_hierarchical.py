@@ -61,11 +61,7 @@ def time_real(eval_sets: list[str] | None, seed: int, model: str = "hierarchical
         "skills": list(data.levels["skill"]),
         "datamixes": list(data.levels["datamix"]),
         "seconds": seconds,
-        "max_rhat": diag.max_rhat,
-        "min_ess_bulk": diag.min_ess_bulk,
-        "min_ess_tail": diag.min_ess_tail,
-        "divergences": diag.n_divergent,
-        "draws": diag.n_draws,
+        **diag.to_dict(),
         "divergent_fraction": diag.n_divergent / diag.n_draws,
         "converged": diag.converged,
         "ppc_coverage": {str(k): float(v) for k, v in check.table["coverage"].items()},
@@ -154,7 +150,7 @@ def main() -> None:
     for note in real["notes"]:
         print(f"note: {note}")
     print(
-        f"max r_hat {real['max_rhat']:.4f}, divergences {real['divergences']}/{real['draws']} "
+        f"max r_hat {real['max_rhat']:.4f}, divergences {real['n_divergent']}/{real['n_draws']} "
         f"({100 * real['divergent_fraction']:.2f}%), min bulk ESS {real['min_ess_bulk']:.0f}, min tail ESS {real['min_ess_tail']:.0f}"
     )
     print("per-skill PPC coverage (90% predictive intervals):")
