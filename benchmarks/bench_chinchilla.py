@@ -33,8 +33,9 @@ import platform
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
+
+from timing import timed_fit
 
 #: Every n-th grid start in --quick mode.
 QUICK_STRIDE = 45
@@ -47,14 +48,9 @@ def _seconds(start: float) -> float:
 def time_bayesian(backend: str | None, seed: int, exclude_top5: bool = True) -> dict[str, object]:
     """Load the data and time the default fit (compilation included)."""
     import bayeslaw
-    from bayeslaw.diagnostics import ConvergenceWarning
 
     data = bayeslaw.load_dataset("chinchilla", exclude_top5=exclude_top5)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # reported below from the diagnostics
-        fitted = bayeslaw.fit(data, "chinchilla", random_seed=seed, backend=backend)
-    seconds = _seconds(start)
+    fitted, seconds = timed_fit(data, "chinchilla", seed, backend=backend)
     diag = fitted.diagnostics
     optimum = fitted.compute_optimal(5.76e23).summary()
     n_opt = optimum[optimum["quantity"] == "N_opt"].iloc[0]

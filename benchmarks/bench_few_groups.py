@@ -21,9 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-import warnings
 from pathlib import Path
+
+from timing import timed_fit
 
 #: (evaluation sets, training sets) of each subset.
 SUBSETS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
@@ -40,11 +40,7 @@ def fit_one(eval_sets: tuple[str, ...], train_sets: tuple[str, ...], model: str,
     import bayeslaw
 
     data = bayeslaw.load_dataset("overtraining", eval_sets=list(eval_sets), train_datasets=list(train_sets))
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", bayeslaw.ConvergenceWarning)  # reported below from the diagnostics
-        fitted = bayeslaw.fit(data, model, random_seed=seed)
-    seconds = time.perf_counter() - start
+    fitted, seconds = timed_fit(data, model, seed)
     diag = fitted.diagnostics
     alpha = fitted.posterior["alpha"]
     per_chain = alpha.median([dim for dim in alpha.dims if dim != "chain"]).values

@@ -33,6 +33,8 @@ import time
 import warnings
 from pathlib import Path
 
+from timing import timed_fit
+
 #: Acceptance thresholds of issue 3.
 MAX_SECONDS = 180.0
 MAX_DIVERGENT_FRACTION = 0.005
@@ -44,11 +46,7 @@ def time_real(eval_sets: list[str] | None, seed: int, model: str = "hierarchical
     from bayeslaw.constants import PPC_INTERVAL
 
     data = bayeslaw.load_dataset("overtraining", eval_sets=eval_sets)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", bayeslaw.ConvergenceWarning)  # reported below from the diagnostics
-        fitted = bayeslaw.fit(data, model, random_seed=seed)
-    seconds = time.perf_counter() - start
+    fitted, seconds = timed_fit(data, model, seed)
     diag = fitted.diagnostics
     check = fitted.ppc_coverage(PPC_INTERVAL)
     summary = fitted.summary()

@@ -42,10 +42,13 @@ def largest_compute(sim: SimulatedData) -> float:
     return float(sim.data.values("C").max())
 
 
-@cache
-def shared_exponent_data() -> SimulatedData:
-    """Truth: exponents shared by every skill and datamix; E, A, B vary by skill and datamix."""
-    params = draw_group_params(POPULATION, SPREADS, skills=SKILLS, datamixes=DATAMIXES, seed=DATA_SEED)
+def _group_params() -> dict:
+    """Population and group parameters drawn with the suite's data seed."""
+    return draw_group_params(POPULATION, SPREADS, skills=SKILLS, datamixes=DATAMIXES, seed=DATA_SEED)
+
+
+def _simulate(params: dict, runs: dict[str, int] | None = None) -> SimulatedData:
+    """Simulate the suite's 3 x 3 design from ``params`` (``runs``: fewer runs for some skills)."""
     return simulate(
         "chinchilla",
         params,
@@ -53,27 +56,24 @@ def shared_exponent_data() -> SimulatedData:
         tokens_per_param=TOKENS_PER_PARAM,
         skills=SKILLS,
         datamixes=DATAMIXES,
-        runs={SPARSE_SKILL: SPARSE_RUNS},
+        runs=runs,
         sigma=SIGMA,
         seed=DATA_SEED,
     )
+
+
+@cache
+def shared_exponent_data() -> SimulatedData:
+    """Truth: exponents shared by every skill and datamix; E, A, B vary by skill and datamix."""
+    return _simulate(_group_params(), runs={SPARSE_SKILL: SPARSE_RUNS})
 
 
 @cache
 def skill_exponent_data() -> SimulatedData:
     """Truth: each skill has its own exponents (otherwise as :func:`shared_exponent_data`, all skills fully observed)."""
-    params = draw_group_params(POPULATION, SPREADS, skills=SKILLS, datamixes=DATAMIXES, seed=DATA_SEED)
+    params = _group_params()
     params["alpha"], params["beta"] = dict(SKILL_ALPHA), dict(SKILL_BETA)
-    return simulate(
-        "chinchilla",
-        params,
-        sizes=SIZES,
-        tokens_per_param=TOKENS_PER_PARAM,
-        skills=SKILLS,
-        datamixes=DATAMIXES,
-        sigma=SIGMA,
-        seed=DATA_SEED,
-    )
+    return _simulate(params)
 
 
 def _fit(data: bl.ScalingData, model: str) -> bl.Fit:
