@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from bayeslaw.compare import Comparison, ParetoKWarning, compare
 from bayeslaw.data import DataValidationError, ScalingData
 from bayeslaw.datasets import load_dataset
@@ -11,10 +9,12 @@ from bayeslaw.diagnostics import ConvergenceWarning
 from bayeslaw.fit import Fit, fit, load_fit
 from bayeslaw.mix import isoflop_curves, mix_path, mix_weights, sweep_mix, two_skill_path
 from bayeslaw.ppc import ppc_coverage, ppc_table
+from bayeslaw.report import report
 from bayeslaw.results import FitFileError
 from bayeslaw.skills import contrast_optima
 from bayeslaw.spec import ModelSpec, SpecError
 from bayeslaw.spec import available_specs as available_models
+from bayeslaw.version import __version__
 
 __all__ = [
     "Comparison",
@@ -38,6 +38,7 @@ __all__ = [
     "mix_weights",
     "ppc_coverage",
     "ppc_table",
+    "report",
     "sweep_mix",
     "two_skill_path",
 ]

@@ -312,7 +312,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     fitted = bayeslaw.fit(data, spec, **_sampler_kwargs(args))
     _status(f"sampled in {time.perf_counter() - start:.1f} s (compilation included)")
-    print(fitted.report(args.prob))
+    print(bayeslaw.report(fitted, args.prob))
     fitted.save(out)
     print(f"\nwrote {out}")
     if args.plots:
@@ -414,7 +414,7 @@ def _add_prob(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the ``bayeslaw`` command."""
-    from bayeslaw import __version__
+    from bayeslaw.version import __version__
 
     parser = argparse.ArgumentParser(
         prog="bayeslaw",

@@ -20,8 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bayeslaw import results
-from bayeslaw.constants import PARETO_K_MAX
-from bayeslaw.model_builder import OBSERVED
+from bayeslaw.constants import OBSERVED, PARETO_K_MAX
 
 if TYPE_CHECKING:
     from bayeslaw.fit import Fit

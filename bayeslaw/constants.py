@@ -7,6 +7,8 @@ arguments (``prob=CREDIBLE_INTERVAL``); nothing reads them implicitly.
 
 from __future__ import annotations
 
+from bayeslaw.seeds import SEED_STREAMS
+
 #: Probability mass of every credible interval bayeslaw reports by default.
 CREDIBLE_INTERVAL: float = 0.90
 
@@ -33,8 +35,8 @@ DIVERGENCE_FRACTION_MAX: float = 0.005
 #: swapped-exponent mode); fit() then reruns all chains once, started at draws of the others.
 STUCK_CHAIN_MIN_GAP: float = 20.0
 STUCK_CHAIN_SD_MULTIPLE: float = 5.0
-#: Added to the fit's seed for that rerun.
-RESTART_SEED_OFFSET: int = 7919
+#: Added to the fit's seed for that rerun (the ``restart`` stream of :mod:`bayeslaw.seeds`).
+RESTART_SEED_OFFSET: int = SEED_STREAMS["restart"]
 
 #: Pareto k above which a PSIS-LOO estimate is unreliable (ArviZ's threshold).
 PARETO_K_MAX: float = 0.7
@@ -63,6 +65,8 @@ SKILL_DIM: str = "skill"
 DATAMIX_DIM: str = "datamix"
 #: Grouping axes a spec may pool over, in canonical order.
 GROUP_AXES: tuple[str, ...] = (SKILL_DIM, DATAMIX_DIM)
+#: Name of the observed (likelihood) variable in every model and InferenceData.
+OBSERVED: str = "y"
 #: Dimension over flattened posterior draws in post-processing outputs.
 DRAW_DIM: str = "sample"
 

@@ -65,6 +65,15 @@ class Diagnostics:
             return f"Convergence OK: {stats}{caution}"
         return "WARNING: NOT CONVERGED: " + "; ".join(self.problems) + f" ({stats}). Do not trust these results."
 
+    def warn(self, stacklevel: int = 3) -> None:
+        """Issue a :class:`ConvergenceWarning` with the banner when the fit did not converge (else do nothing).
+
+        The default ``stacklevel`` points at the caller of the function that calls this method,
+        e.g. at the user's line that asked a question of an unconverged fit.
+        """
+        if not self.converged:
+            warnings.warn(self.banner(), ConvergenceWarning, stacklevel=stacklevel)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (saved with the fit)."""
         return {
@@ -206,6 +215,6 @@ def check_convergence(
             "divergence_fraction_max": divergence_fraction_max,
         },
     )
-    if warn and not diag.converged:
-        warnings.warn(diag.banner(), ConvergenceWarning, stacklevel=3)
+    if warn:
+        diag.warn(stacklevel=4)
     return diag

@@ -47,6 +47,7 @@ from bayeslaw import results
 from bayeslaw.constants import CREDIBLE_INTERVAL, DRAW_DIM
 from bayeslaw.fit import Fit
 from bayeslaw.forecast import POINT_DIM, in_support, sample_observations
+from bayeslaw.seeds import stream_seed
 from bayeslaw.summaries import interval
 
 #: Variables of a :class:`DownstreamForecast`'s draws, in table order.
@@ -150,7 +151,7 @@ def forecast_downstream(
     family = link_fit.family
     family_params = {k: results.flatten_draws(link_fit.posterior[k], DRAW_DIM) for k in family.params}
     n_link = next(iter(link_params.values())).sizes[DRAW_DIM]
-    index = xr.DataArray(pair_indices(n_loss, n_link, seed + 13), dims=DRAW_DIM)
+    index = xr.DataArray(pair_indices(n_loss, n_link, stream_seed(seed, "downstream_pairs")), dims=DRAW_DIM)
     paired = {k: v.isel({DRAW_DIM: index}).drop_vars(DRAW_DIM, errors="ignore") for k, v in {**link_params, **family_params}.items()}
     link_p = {k: paired[k] for k in link_params}
     fam_p = {k: paired[k] for k in family_params}
@@ -161,7 +162,7 @@ def forecast_downstream(
     invalid = ~in_support(error_at_obs, link.target) | ~in_support(error_mean, link.target)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*outside the support.*")  # counted with the curve's draws below
-        error_obs = sample_observations(family, error_at_obs, fam_p, link.target, seed + 17).where(~invalid)
+        error_obs = sample_observations(family, error_at_obs, fam_p, link.target, stream_seed(seed, "downstream_noise")).where(~invalid)
 
     notes = [
         f"{n_loss} loss draws each paired with one of {n_link} link draws by a seeded random permutation"

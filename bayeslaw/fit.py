@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +18,22 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayeslaw import __version__, results
-from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, OBS_DIM, PPC_INTERVAL
+from bayeslaw import results
+from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning, Diagnostics, check_convergence
 from bayeslaw.families import Family, get_family
-from bayeslaw.forecast import as_points, predictive_draws, predictive_table, sample_observations
+from bayeslaw.forecast import as_points, mean_at_observations, predictive_draws, predictive_groups, predictive_table, resolve_inputs
 from bayeslaw.laws import Law, get_law
-from bayeslaw.mix import MixLike, mix_weights
-from bayeslaw.model_builder import OBSERVED, build_model
+from bayeslaw.model_builder import build_model
 from bayeslaw.optimum import OptimumResult, as_budget_array, optimum_closed_form, optimum_numeric
 from bayeslaw.posterior import law_params, varying_axes
-from bayeslaw.ppc import CoverageCheck, ppc_coverage
 from bayeslaw.sampling import SamplerConfig, run_sampler
+from bayeslaw.seeds import stream_seed
 from bayeslaw.spec import SAMPLER_KEYS, ModelSpec, resolve_spec
 from bayeslaw.summaries import interval_frame
-
-_INPUT_ALIASES = {"params": "N", "tokens": "D", "compute": "C"}
+from bayeslaw.version import __version__
+from bayeslaw.weights import MixLike, mix_weights
 
 
 @dataclass
@@ -92,10 +91,6 @@ class Fit:
             if unknown:
                 raise ValueError(f"unknown {axis} {unknown}; the fit has {list(self.data.levels[axis])}")
 
-    def _warn_if_unconverged(self) -> None:
-        if not self.converged:
-            warnings.warn(self.diagnostics.banner(), ConvergenceWarning, stacklevel=3)
-
     # ------------------------------------------------------------ summaries
     def summary(self, prob: float = CREDIBLE_INTERVAL) -> pd.DataFrame:
         """Median and ``prob`` credible interval of every parameter, with r_hat and ESS.
@@ -104,9 +99,10 @@ class Fit:
         quantities (e.g. raw amplitudes and the allocation exponent ``a``) and
         likelihood parameters. A ``flag`` column marks rows failing a
         convergence threshold; the table's ``attrs["diagnostics"]`` holds the
-        banner, and an unconverged fit warns on every call.
+        banner, and an unconverged fit warns on every call. The text report with
+        the posterior predictive coverage is :func:`bayeslaw.report.report`.
         """
-        self._warn_if_unconverged()
+        self.diagnostics.warn()
         post = self.posterior
         law = self.law
         names = list(law.parameters)
@@ -150,36 +146,7 @@ class Fit:
         ]
         table.attrs["diagnostics"] = self.diagnostics.banner()
         table.attrs["prob"] = prob
-        check = self.ppc_coverage()
-        if check is not None:
-            table.attrs["ppc"] = check.banner()
-            table.attrs["ppc_ok"] = check.ok
-            table.attrs["ppc_coverage"] = check.table["coverage"].to_dict()
         return table
-
-    def ppc_coverage(self, prob: float = PPC_INTERVAL, by: str | None = "skill") -> CoverageCheck | None:
-        """Share of observations inside their ``prob`` posterior predictive interval, per ``by`` group.
-
-        Groups outside ``PPC_COVERAGE_BOUNDS`` are flagged (also in :meth:`summary`
-        attrs and :meth:`report`). ``None`` when the results hold no posterior predictive draws.
-        """
-        if not results.has_group(self.idata, "posterior_predictive"):
-            return None
-        return ppc_coverage(self, prob, by)
-
-    def report(self, prob: float = CREDIBLE_INTERVAL) -> str:
-        """Plain-text report: model, data, diagnostics banner and parameter table."""
-        summary = self.summary(prob)
-        lines = [
-            f"bayeslaw fit: model {self.spec.name!r} (law {self.spec.law}, {self.family.description})",
-            f"data: {self.data!r}",
-            self.diagnostics.banner(),
-            *([summary.attrs["ppc"]] if "ppc" in summary.attrs else []),
-            *[f"note: {n}" for n in (*self.data.notes, *self.notes)],
-            f"{prob:.0%} credible intervals (equal-tailed):",
-            summary.to_string(float_format=lambda v: f"{v:.4g}"),
-        ]
-        return "\n".join(lines)
 
     def __repr__(self) -> str:
         status = "converged" if self.converged else "NOT CONVERGED"
@@ -215,7 +182,7 @@ class Fit:
         law = self.law
         if not law.allocates_compute():
             raise ValueError(f"law {law.lookup_name!r} does not model (N, D): compute-optimal allocation is undefined")
-        self._warn_if_unconverged()
+        self.diagnostics.warn()
         budgets = as_budget_array(budget)
         notes: list[str] = []
         if mix is not None:
@@ -269,63 +236,25 @@ class Fit:
             One row per point: inputs, ``mean_{median,lower,upper}`` (the law's
             curve) and ``observation_{median,lower,upper}`` (a new measurement).
         """
-        self._warn_if_unconverged()
+        self.diagnostics.warn()
         law = self.law
-        given = {"N": params, "D": tokens, **{_INPUT_ALIASES.get(k, k): v for k, v in inputs.items() if k not in self.data.groups}}
+        given = resolve_inputs(law, {"N": params, "D": tokens, **{k: v for k, v in inputs.items() if k not in self.data.groups}})
         labels = {"skill": skill, "datamix": datamix, **{k: v for k, v in inputs.items() if k in self.data.groups}}
-        given = {k: v for k, v in given.items() if v is not None}
-        if set(law.inputs) <= {"N", "D"} and "C" in given and len(given) == 2:
-            known = "N" if "N" in given else "D"
-            other = "D" if known == "N" else "N"
-            given[other] = np.asarray(given.pop("C"), dtype=float) / (6.0 * np.asarray(given[known], dtype=float))
-        missing = [k for k in law.inputs if k not in given]
-        extra = [k for k in given if k not in law.inputs]
-        if missing or extra:
-            raise ValueError(f"law {law.lookup_name!r} needs inputs {list(law.inputs)}; missing {missing}, unexpected {extra}")
         self._check_labels(labels)
-        x, groups = as_points({k: given[k] for k in law.inputs}, labels)
-        draws = predictive_draws(law, self.family, self.posterior, self.refs, x, groups, self.seed + 7 if seed is None else seed)
+        x, groups = as_points(given, labels)
+        seed = stream_seed(self.seed, "predict") if seed is None else seed
+        draws = predictive_draws(law, self.family, self.posterior, self.refs, x, groups, seed)
         table = predictive_table(draws, x, groups, prob)
         return (table, draws) if return_draws else table
 
     def mean_at_observations(self) -> xr.DataArray:
         """The law's mean at every observation, per draw (dims chain, draw, obs)."""
-        x, groups = observation_points(self.data, self.law)
-        params = law_params(self.posterior, self.law, groups)
-        return self.law.mean(x, params, self.refs, np)
+        return mean_at_observations(self.posterior, self.data, self.law, self.refs)
 
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Write the fit (InferenceData, data, spec, diagnostics) to one NetCDF file."""
         return results.save(self.idata, path)
-
-
-def observation_points(data: ScalingData, law: Law) -> tuple[dict[str, xr.DataArray], dict[str, xr.DataArray]]:
-    """Inputs and group labels of every observation as DataArrays over ``obs``."""
-    obs = [str(i) for i in data.frame.index]
-    x = {k: xr.DataArray(data.values(k), dims=OBS_DIM, coords={OBS_DIM: obs}) for k in law.inputs}
-    groups = {a: xr.DataArray(data.frame[a].to_numpy(dtype=str), dims=OBS_DIM, coords={OBS_DIM: obs}) for a in data.groups}
-    return x, groups
-
-
-def _add_predictive_groups(fit_: Fit) -> None:
-    """Add observed_data, constant_data, log_likelihood and posterior_predictive (numpy, per draw)."""
-    data, family, post = fit_.data, fit_.family, fit_.posterior
-    x, groups = observation_points(data, fit_.law)
-    mean = fit_.mean_at_observations()
-    family_params = {k: post[k] for k in family.params}
-    b_mean, *b_fam = xr.broadcast(family.transform(mean), *family_params.values())
-    fam_values = dict(zip(family_params, (b.values for b in b_fam), strict=True))
-    observed = data.values(data.target)
-    y_link = family.transform(observed)
-    log_lik = b_mean.copy(data=family.logpdf(y_link[None, None, :], b_mean.values, fam_values))
-    predicted = sample_observations(family, mean, family_params, data.target, fit_.seed + 1)
-    coords = {OBS_DIM: x[data.inputs[0]][OBS_DIM].values, **{a: (OBS_DIM, g.values) for a, g in groups.items()}}
-    obs_da = xr.DataArray(observed, dims=OBS_DIM, coords=coords)
-    results.set_group(fit_.idata, "observed_data", xr.Dataset({OBSERVED: obs_da}))
-    results.set_group(fit_.idata, "constant_data", xr.Dataset({k: v.assign_coords(coords) for k, v in x.items()}))
-    results.set_group(fit_.idata, "log_likelihood", xr.Dataset({OBSERVED: log_lik.assign_coords(coords)}))
-    results.set_group(fit_.idata, "posterior_predictive", xr.Dataset({OBSERVED: predicted.assign_coords(coords)}))
 
 
 def fit(
@@ -389,7 +318,10 @@ def fit(
     names = list(built.law.parameters) + list(get_family(spec.family).params)
     diagnostics = check_convergence(idata, names, warn=check)
     result = Fit(idata=idata, data=data, spec=spec, refs=built.refs, diagnostics=diagnostics, seed=random_seed, notes=notes)
-    _add_predictive_groups(result)
+    for group, dataset in predictive_groups(
+        result.posterior, data, result.law, result.family, built.refs, stream_seed(random_seed, "posterior_predictive")
+    ).items():
+        results.set_group(idata, group, dataset)
     results.set_attrs(
         idata,
         {
@@ -424,8 +356,3 @@ def load_fit(path: str | Path) -> Fit:
     if not loaded.converged:
         warnings.warn(f"{path}: {diagnostics.banner()}", ConvergenceWarning, stacklevel=2)
     return loaded
-
-
-def with_idata(fit_: Fit, idata: results.Results) -> Fit:
-    """A copy of ``fit_`` holding other results (used by tests that mock sampling)."""
-    return replace(fit_, idata=idata)

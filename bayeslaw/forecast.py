@@ -1,4 +1,8 @@
-"""Posterior predictive forecasts at new inputs: the mean curve and a new observation."""
+"""Posterior predictive draws: at the observations (the fit's predictive and log-likelihood groups) and at new inputs.
+
+These are tools below :class:`bayeslaw.fit.Fit`: they take the posterior, the
+data, the law, the family and the reference scales, never a fit.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayeslaw.constants import FLOPS_PER_PARAM_TOKEN, OBS_DIM, OBSERVED
+from bayeslaw.data import ScalingData
 from bayeslaw.families import Family
 from bayeslaw.laws import Law
 from bayeslaw.posterior import law_params
@@ -17,6 +23,8 @@ from bayeslaw.summaries import interval
 from bayeslaw.variables import get_variable
 
 POINT_DIM = "point"
+#: Short names accepted for the canonical inputs (``predict(params=..., tokens=...)``).
+INPUT_ALIASES = {"params": "N", "tokens": "D", "compute": "C"}
 _PLACEHOLDER = {"unit_interval": 0.5, "positive": 1.0, "nonnegative": 1.0, "real": 0.0}
 
 
@@ -102,3 +110,63 @@ def predictive_table(draws: xr.Dataset, x: Mapping[str, xr.DataArray], groups: M
         for stat in ("median", "lower", "upper"):
             table[f"{name}_{stat}"] = stats[stat].transpose(POINT_DIM).values
     return table
+
+
+def resolve_inputs(law: Law, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The law's inputs from values given by canonical name or alias; C = 6ND fills in N or D for an (N, D) law.
+
+    Raises
+    ------
+    ValueError
+        Naming the missing and the unexpected inputs.
+    """
+    values = {INPUT_ALIASES.get(k, k): v for k, v in given.items() if v is not None}
+    if set(law.inputs) <= {"N", "D"} and "C" in values and len(values) == 2:
+        known = "N" if "N" in values else "D"
+        other = "D" if known == "N" else "N"
+        values[other] = np.asarray(values.pop("C"), dtype=float) / (FLOPS_PER_PARAM_TOKEN * np.asarray(values[known], dtype=float))
+    missing = [k for k in law.inputs if k not in values]
+    extra = [k for k in values if k not in law.inputs]
+    if missing or extra:
+        raise ValueError(f"law {law.lookup_name!r} needs inputs {list(law.inputs)}; missing {missing}, unexpected {extra}")
+    return {k: values[k] for k in law.inputs}
+
+
+def observation_points(data: ScalingData, law: Law) -> tuple[dict[str, xr.DataArray], dict[str, xr.DataArray]]:
+    """Inputs and group labels of every observation as DataArrays over ``obs``."""
+    obs = [str(i) for i in data.frame.index]
+    x = {k: xr.DataArray(data.values(k), dims=OBS_DIM, coords={OBS_DIM: obs}) for k in law.inputs}
+    groups = {a: xr.DataArray(data.frame[a].to_numpy(dtype=str), dims=OBS_DIM, coords={OBS_DIM: obs}) for a in data.groups}
+    return x, groups
+
+
+def mean_at_observations(posterior: xr.Dataset, data: ScalingData, law: Law, refs: Mapping[str, float]) -> xr.DataArray:
+    """The law's mean at every observation, per draw (dims chain, draw, obs)."""
+    x, groups = observation_points(data, law)
+    return law.mean(x, law_params(posterior, law, groups), refs, np)
+
+
+def predictive_groups(
+    posterior: xr.Dataset, data: ScalingData, law: Law, family: Family, refs: Mapping[str, float], seed: int
+) -> dict[str, xr.Dataset]:
+    """``observed_data``, ``constant_data``, ``log_likelihood`` and ``posterior_predictive`` at the observations, per draw.
+
+    The log likelihood is on the family's link scale; the observed and predicted
+    values are on the natural scale. ``seed`` seeds the predictive noise.
+    """
+    x, groups = observation_points(data, law)
+    mean = mean_at_observations(posterior, data, law, refs)
+    family_params = {k: posterior[k] for k in family.params}
+    b_mean, *b_fam = xr.broadcast(family.transform(mean), *family_params.values())
+    fam_values = dict(zip(family_params, (b.values for b in b_fam), strict=True))
+    observed = data.values(data.target)
+    y_link = family.transform(observed)
+    log_lik = b_mean.copy(data=family.logpdf(y_link[None, None, :], b_mean.values, fam_values))
+    predicted = sample_observations(family, mean, family_params, data.target, seed)
+    coords = {OBS_DIM: x[data.inputs[0]][OBS_DIM].values, **{a: (OBS_DIM, g.values) for a, g in groups.items()}}
+    return {
+        "observed_data": xr.Dataset({OBSERVED: xr.DataArray(observed, dims=OBS_DIM, coords=coords)}),
+        "constant_data": xr.Dataset({k: v.assign_coords(coords) for k, v in x.items()}),
+        "log_likelihood": xr.Dataset({OBSERVED: log_lik.assign_coords(coords)}),
+        "posterior_predictive": xr.Dataset({OBSERVED: predicted.assign_coords(coords)}),
+    }

@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bayeslaw import results
-from bayeslaw.constants import OBS_DIM, PPC_COVERAGE_BOUNDS, PPC_INTERVAL
-from bayeslaw.model_builder import OBSERVED
+from bayeslaw.constants import OBS_DIM, OBSERVED, PPC_COVERAGE_BOUNDS, PPC_INTERVAL
 from bayeslaw.summaries import interval
 
 if TYPE_CHECKING:

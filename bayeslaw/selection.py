@@ -24,7 +24,8 @@ import xarray as xr
 
 from bayeslaw import results
 from bayeslaw.constants import DRAW_DIM
-from bayeslaw.forecast import POINT_DIM, predictive_draws
+from bayeslaw.forecast import POINT_DIM, predictive_draws, resolve_inputs
+from bayeslaw.seeds import stream_seed
 from bayeslaw.summaries import interval
 
 
@@ -192,11 +193,7 @@ def rank_candidates(
         if len(law.inputs) != 1:
             raise ValueError(f"law {law.lookup_name!r} has inputs {list(law.inputs)}: say which one the budget is with variable=")
         variable = law.inputs[0]
-    given = {variable: budget, **dict(inputs or {})}
-    missing = [k for k in law.inputs if k not in given]
-    extra = [k for k in given if k not in law.inputs]
-    if missing or extra:
-        raise ValueError(f"law {law.lookup_name!r} needs inputs {list(law.inputs)}; missing {missing}, unexpected {extra}")
+    given = resolve_inputs(law, {variable: budget, **dict(inputs or {})})
     value = float(budget)
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"budget must be finite and nonnegative, got {budget!r}")
@@ -205,8 +202,9 @@ def rank_candidates(
     x = {k: xr.DataArray(np.full(n, float(v)), dims=POINT_DIM) for k, v in given.items()}
     groups = {axis: xr.DataArray(np.asarray(levels, dtype=str), dims=POINT_DIM)}
     groups.update({k: xr.DataArray(np.full(n, str(v)), dims=POINT_DIM) for k, v in dict(select or {}).items()})
-    fit._warn_if_unconverged()
-    draws = predictive_draws(law, fit.family, fit.posterior, fit.refs, x, groups, fit.seed + 11 if seed is None else seed)
+    fit.diagnostics.warn()
+    seed = stream_seed(fit.seed, "selection") if seed is None else seed
+    draws = predictive_draws(law, fit.family, fit.posterior, fit.refs, x, groups, seed)
     relabel = {POINT_DIM: axis}
     loss = draws["mean"].rename(relabel).assign_coords({axis: levels})
     observation = draws["observation"].rename(relabel).assign_coords({axis: levels})

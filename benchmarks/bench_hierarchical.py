@@ -48,7 +48,7 @@ def time_real(eval_sets: list[str] | None, seed: int, model: str = "hierarchical
     data = bayeslaw.load_dataset("overtraining", eval_sets=eval_sets)
     fitted, seconds = timed_fit(data, model, seed)
     diag = fitted.diagnostics
-    check = fitted.ppc_coverage(PPC_INTERVAL)
+    check = bayeslaw.ppc_coverage(fitted, PPC_INTERVAL)
     summary = fitted.summary()
     exponent_rows = [row for row in summary.index if str(row).split("[")[0] in ("alpha", "beta", "sigma", "nu")]
     shared = summary.loc[exponent_rows, ["median", "lower", "upper"]]

@@ -64,7 +64,7 @@ def closed_form(params: dict[str, float], budget: float = CHINCHILLA_BUDGET) -> 
 # %%
 data = bl.load_dataset("chinchilla", exclude_top5=True)
 fit = bl.fit(data, model="chinchilla", random_seed=DEFAULT_SEED, **SAMPLER)
-print(fit.report())
+print(bl.report(fit))
 out.text(
     f"Data: {len(data)} runs ({'; '.join(data.notes)}). Model `chinchilla` (Student-t on log loss), "
     f"{SAMPLER['chains']} chains x {SAMPLER['draws']} draws after {SAMPLER['tune']} tuning steps, seed {DEFAULT_SEED}.",

@@ -65,8 +65,8 @@ for ds in TRAIN_SETS:
     loss_fit = bl.fit(losses, "overtraining", random_seed=DEFAULT_SEED, target_accept=TARGET_ACCEPT["loss"], **SAMPLER)
     link_fit = bl.fit(link_data, "error_link", random_seed=DEFAULT_SEED, target_accept=TARGET_ACCEPT["link"], **SAMPLER)
     fits[ds] = (loss_fit, link_fit)
-    print(loss_fit.report())
-    print(link_fit.report())
+    print(bl.report(loss_fit))
+    print(bl.report(link_fit))
 
 out.heading("Fits")
 out.text(

@@ -101,8 +101,8 @@ for ds, label in TRAIN_SETS.items():
     loss_fit = bl.fit(loss_data, LOSS_SPEC, random_seed=DEFAULT_SEED, target_accept=TARGET_ACCEPT["loss"], **SAMPLER)
     link_fit = bl.fit(link_data, "error_link", random_seed=DEFAULT_SEED, target_accept=TARGET_ACCEPT["link"], **SAMPLER)
     fits[ds] = (loss_fit, link_fit)
-    print(loss_fit.report())
-    print(link_fit.report())
+    print(bl.report(loss_fit))
+    print(bl.report(link_fit))
     for kind, f in (("loss (overtraining)", loss_fit), ("link (error_link)", link_fit)):
         summary = f.summary(PROB)
         shown = ["E", "eta", "a_M", "b_M"] if f.spec.law == "overtraining" else ["eps", "k", "gamma"]

@@ -188,7 +188,7 @@ def test_compute_optimal_at_chinchilla_budget(chinchilla_fit):
 
 
 def test_report_contains_banner_and_table(chinchilla_fit):
-    text = chinchilla_fit.report()
+    text = bl.report(chinchilla_fit)
     assert "Convergence OK" in text
     assert "90% credible intervals" in text
     assert "excluded Epoch AI's 5 highest-loss runs" in text
@@ -211,7 +211,7 @@ def test_unconverged_fit_is_flagged_loudly(tiny_fits):
     assert summary.attrs["diagnostics"].startswith("WARNING: NOT CONVERGED")
     assert (summary["flag"] != "").any()
     with pytest.warns(ConvergenceWarning):
-        report = fit_.report()
+        report = bl.report(fit_)
     assert "WARNING: NOT CONVERGED" in report
     assert "Do not trust these results" in report
     with pytest.warns(ConvergenceWarning):

@@ -58,7 +58,7 @@ def test_round_trip_results_are_identical(chinchilla_fit, loaded):
         loaded.predict(params=[1e9, 7e10], tokens=[2e10, 1.4e12]), chinchilla_fit.predict(params=[1e9, 7e10], tokens=[2e10, 1.4e12])
     )
     pd.testing.assert_frame_equal(loaded.summary(), chinchilla_fit.summary())
-    assert loaded.report() == chinchilla_fit.report()
+    assert bl.report(loaded) == bl.report(chinchilla_fit)
     xr.testing.assert_identical(loaded.mean_at_observations(), chinchilla_fit.mean_at_observations())
 
 
