@@ -7,7 +7,7 @@ u = log N, on whole numpy arrays at once (every draw, budget, mix and group
 together; no Python loop per draw), by a safeguarded Newton iteration: Newton
 steps from central differences, kept inside a bracket that shrinks with the sign
 of the slope, and bisection wherever a step would leave it. It converges in a
-handful of iterations where golden-section search needs ~40.
+handful of iterations where a bracketing search such as golden-section needs ~40.
 
 The search bracket comes from the skills themselves where the law has a closed
 form: each skill's loss along the curve is unimodal (for Chinchilla a sum of two
@@ -20,7 +20,6 @@ minimum at that boundary is reported.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -32,7 +31,6 @@ from bayeslaw.constants import FLOPS_PER_PARAM_TOKEN
 from bayeslaw.laws import Law
 from bayeslaw.summaries import format_interval, interval_frame
 
-_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 #: Half-width of the grid search in log N around sqrt(C/6): tokens per parameter from e^-30 to e^30.
 SEARCH_HALF_WIDTH = 15.0
 #: Points of the coarse grid that brackets the minimum when the law has no closed form (spacing 2.5 in log N).
@@ -134,35 +132,6 @@ def safeguarded_newton(
         np.copyto(lo, u, where=done)
         np.copyto(hi, u, where=done)
     return u
-
-
-def golden_section(
-    objective: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray, tol: float = SEARCH_TOLERANCE
-) -> np.ndarray:
-    """Minimiser of a unimodal ``objective`` in ``[lo, hi]``, elementwise over whole arrays.
-
-    ``objective`` maps an array of u (the shape of ``lo``) to values of that
-    shape. The number of iterations shrinks the widest bracket below ``tol``.
-    """
-    lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
-    lo, hi = lo.copy(), hi.copy()
-    width = float(np.max(hi - lo)) if lo.size else 0.0
-    if width <= tol:
-        return (lo + hi) / 2
-    iterations = math.ceil(math.log(tol / width) / math.log(_GOLDEN))
-    c = hi - _GOLDEN * (hi - lo)
-    d = lo + _GOLDEN * (hi - lo)
-    fc, fd = objective(c), objective(d)
-    for _ in range(iterations):
-        left = fc < fd  # minimum in [lo, d]
-        np.copyto(hi, d, where=left)
-        np.copyto(lo, c, where=~left)
-        # The surviving interior point is reused; only the new one is evaluated.
-        probe = np.where(left, hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo))
-        f_probe = objective(probe)
-        c, d = np.where(left, probe, d), np.where(left, c, probe)
-        fc, fd = np.where(left, f_probe, fd), np.where(left, fc, f_probe)
-    return (lo + hi) / 2
 
 
 def grid_bracket(

@@ -155,11 +155,6 @@ def loo(idata: Results, var_name: str) -> Any:
     return az.loo(idata, var_name=var_name, pointwise=True)
 
 
-def compare(results: Mapping[str, Results], var_name: str) -> Any:
-    """ArviZ model comparison table (PSIS-LOO, stacking weights)."""
-    return az.compare(dict(results), ic="loo", var_name=var_name)
-
-
 def compare_loo(elpds: Mapping[str, Any]) -> Any:
     """ArviZ comparison table of already computed PSIS-LOO results (from :func:`loo`), stacking weights."""
     return az.compare(dict(elpds), ic="loo")
@@ -168,11 +163,6 @@ def compare_loo(elpds: Mapping[str, Any]) -> Any:
 def loo_pointwise(elpd: Any) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise ``(elpd_loo_i, pareto_k)`` arrays of a :func:`loo` result, in observation order."""
     return np.asarray(elpd.loo_i).ravel(), np.asarray(elpd.pareto_k).ravel()
-
-
-def loo_estimate(elpd: Any) -> dict[str, float]:
-    """``elpd_loo``, its standard error ``se`` and ``p_loo`` of a :func:`loo` result."""
-    return {"elpd_loo": float(elpd["elpd_loo"]), "se": float(elpd["se"]), "p_loo": float(elpd["p_loo"])}
 
 
 def flatten_draws(dataset: xr.Dataset | xr.DataArray, dim: str) -> xr.Dataset | xr.DataArray:

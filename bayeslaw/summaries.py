@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -58,8 +57,3 @@ def format_interval(median: float, lower: float, upper: float, digits: int = 3) 
     """``median [lower, upper]`` with ``digits`` significant figures."""
     fmt = f"{{:.{digits}g}}"
     return f"{fmt.format(median)} [{fmt.format(lower)}, {fmt.format(upper)}]"
-
-
-def probability(condition: xr.DataArray) -> float:
-    """Posterior probability of a boolean condition evaluated per draw."""
-    return float(np.mean(condition.values))

@@ -187,8 +187,8 @@ def test_real_chained_forecast_covers_synthetic_truth():
     frame = pd.DataFrame({"loss": losses, "error": rng.beta(mu * 3000, (1 - mu) * 3000)})
     link_data = ScalingData.from_frame(frame, target="error", inputs=["loss"])
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        lf = bl.fit(sim.data, "overtraining", draws=500, tune=500, chains=2, random_seed=1)
+        warnings.simplefilter("error", ConvergenceWarning)  # conclusions below need converged fits
+        lf = bl.fit(sim.data, "overtraining", draws=1000, tune=1000, chains=4, random_seed=1)
         kf = bl.fit(link_data, "error_link", draws=500, tune=500, chains=2, random_seed=1)
     forecast = forecast_downstream(lf, kf, [1.4e9], [2.8e10])
     table = forecast.table()

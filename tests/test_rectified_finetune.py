@@ -130,17 +130,15 @@ def synthetic_curves(seed: int, sigma: float = 0.01) -> ScalingData:
 
 @pytest.fixture(scope="module")
 def recovery_fit() -> bl.Fit:
-    # A short run (2 x 600 draws) to keep the suite fast: it may miss the strict ESS thresholds, hence the filter.
+    # The tests below draw conclusions from this fit, so it must pass the package's own convergence checks
+    # (asserted next): 4 chains x 1000 draws pass at this seed, while 2 x 600 miss the bulk ESS threshold.
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", bl.ConvergenceWarning)
-        return bl.fit(synthetic_curves(seed=3), "rectified_finetune", draws=600, tune=600, chains=2, random_seed=11)
+        warnings.simplefilter("error", bl.ConvergenceWarning)
+        return bl.fit(synthetic_curves(seed=3), "rectified_finetune", draws=1000, tune=1000, chains=4, random_seed=11)
 
 
 def test_recovery_fit_converges(recovery_fit: bl.Fit) -> None:
-    diagnostics = recovery_fit.diagnostics
-    assert diagnostics.n_divergent <= 0.01 * diagnostics.n_draws, diagnostics.banner()
-    assert diagnostics.max_rhat < 1.03, diagnostics.banner()
-    assert diagnostics.min_ess_bulk > 100, diagnostics.banner()
+    assert recovery_fit.converged, recovery_fit.diagnostics.banner()
 
 
 def test_recovery_truth_inside_90_intervals(recovery_fit: bl.Fit) -> None:
@@ -168,7 +166,6 @@ def test_recovery_truth_inside_90_intervals(recovery_fit: bl.Fit) -> None:
     assert not [m for m in misses if m.startswith("loss_full")], misses
 
 
-@pytest.mark.filterwarnings("ignore::bayeslaw.ConvergenceWarning")
 def test_selection_on_recovery_fit_picks_the_true_best(recovery_fit: bl.Fit) -> None:
     true_full = {m: float(paper_form(np.array(FULL), raw)) for m, raw in TRUTH.items()}
     result = rank_candidates(recovery_fit, FULL, prob=CREDIBLE_INTERVAL)
