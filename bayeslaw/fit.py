@@ -3,7 +3,9 @@
 A :class:`Fit` holds the InferenceData (posterior, posterior predictive, log
 likelihood, observed and constant data, all with named coords), the validated
 data, the spec, the reference scales and the convergence diagnostics. Its
-methods post-process the posterior draws; plots live in :mod:`bayeslaw.plotting`.
+methods post-process the posterior draws. Questions asked of a fit (mix sweeps,
+contrasts, PPC coverage, comparison, the text report) are functions in the
+modules above this one, and plots live in :mod:`bayeslaw.plotting`.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import pandas as pd
 import xarray as xr
 
 from bayeslaw import results
-from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED
+from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, SKILL_DIM
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning, Diagnostics, check_convergence
 from bayeslaw.families import Family, get_family
 from bayeslaw.forecast import as_points, mean_at_observations, predictive_draws, predictive_groups, predictive_table, resolve_inputs
+from bayeslaw.groups import check_select, merge_select, require_allocation, require_axis
 from bayeslaw.laws import Law, get_law
 from bayeslaw.model_builder import build_model
 from bayeslaw.optimum import OptimumResult, as_budget_array, optimum_closed_form, optimum_numeric
@@ -73,23 +76,27 @@ class Fit:
         return results.posterior(self.idata)
 
     def params(
-        self, skill: str | None = None, datamix: str | None = None, keep: Sequence[str] = (), **groups: str
+        self,
+        skill: str | None = None,
+        datamix: str | None = None,
+        keep: Sequence[str] = (),
+        *,
+        select: Mapping[str, Any] | None = None,
+        **groups: Any,
     ) -> dict[str, xr.DataArray]:
-        """Law parameters per draw for one group (labels), or keeping the axes in ``keep``."""
-        select = {k: v for k, v in {"skill": skill, "datamix": datamix, **groups}.items() if v is not None}
-        self._check_labels(select)
-        return law_params(self.posterior, self.law, select, keep)
+        """Law parameters per draw for one group, or keeping the axes in ``keep``.
 
-    def _check_labels(self, labels: Mapping[str, Any]) -> None:
-        """Raise for a group axis the data lacks or a label it does not have (never ignore them silently)."""
-        for axis, value in labels.items():
-            if value is None:
-                continue
-            if axis not in self.data.groups:
-                raise ValueError(f"this fit has no {axis!r} axis (its data's group axes: {list(self.data.groups)}); drop {axis}=")
-            unknown = sorted(set(np.atleast_1d(np.asarray(value, dtype=str)).ravel()) - set(self.data.levels[axis]))
-            if unknown:
-                raise ValueError(f"unknown {axis} {unknown}; the fit has {list(self.data.levels[axis])}")
+        The group is a selector over any group axes (``select={"model": "gpt2"}``
+        or ``model="gpt2"``); ``skill=`` and ``datamix=`` are sugar for the same.
+        """
+        chosen = self.select(select, skill=skill, datamix=datamix, **groups)
+        return law_params(self.posterior, self.law, chosen, keep)
+
+    def select(self, select: Mapping[str, Any] | None = None, **labels: Any) -> dict[str, Any]:
+        """One selector from ``select`` and keyword labels, checked against the data's axes and labels."""
+        chosen = merge_select(select, **labels)
+        check_select(chosen, self.data.groups, self.data.levels)
+        return chosen
 
     # ------------------------------------------------------------ summaries
     def summary(self, prob: float = CREDIBLE_INTERVAL) -> pd.DataFrame:
@@ -157,10 +164,12 @@ class Fit:
         self,
         budget: float | Sequence[float],
         *,
+        select: Mapping[str, Any] | None = None,
         skill: str | None = None,
         datamix: str | None = None,
         mix: MixLike | None = None,
         prob: float = CREDIBLE_INTERVAL,
+        **groups: str,
     ) -> OptimumResult:
         """Compute-optimal N*, D*, tokens per parameter and loss at the optimum, per draw.
 
@@ -168,44 +177,47 @@ class Fit:
         ----------
         budget
             One FLOP budget or several.
-        skill, datamix
-            The group to optimise for (required where parameters differ by it).
+        select, skill, datamix, **groups
+            The group to optimise for (required where parameters differ by it):
+            ``select={"skill": "code"}``, ``skill="code"`` or any axis by name.
+            The result keeps these labels.
         mix
             ``{skill: weight}``: optimise the weighted sum of the skills' losses
             (several mixes at once: ``{label: {skill: weight}}`` or weights over
-            ``(mix, skill)``, e.g. from :func:`bayeslaw.mix.two_skill_path`; the
+            ``(mix, skill)``, e.g. from :func:`bayeslaw.weights.two_skill_path`; the
             result then has a ``mix`` dim). Solved numerically per draw. Weights
             are normalised (with a warning).
         prob
             Interval probability of the returned result's summaries.
         """
         law = self.law
-        if not law.allocates_compute():
-            raise ValueError(f"law {law.lookup_name!r} does not model (N, D): compute-optimal allocation is undefined")
+        require_allocation(law)
         self.diagnostics.warn()
         budgets = as_budget_array(budget)
+        chosen = self.select(select, skill=skill, datamix=datamix, **groups)
         notes: list[str] = []
         if mix is not None:
-            if skill is not None:
+            if SKILL_DIM in chosen:
                 raise ValueError("pass either skill= or mix=, not both")
-            if "skill" not in self.data.groups:
-                raise ValueError("mix= needs a fit with a skill axis; this data has no skills")
-            weights, notes = mix_weights(mix, self.data.levels["skill"])
-            params = self.params(datamix=datamix, keep=("skill",))
+            require_axis(SKILL_DIM, self.data.groups, "mix=")
+            weights, notes = mix_weights(mix, self.data.levels[SKILL_DIM])
+            params = law_params(self.posterior, law, chosen, keep=(SKILL_DIM,))
             draws, more = optimum_numeric(law, params, self.refs, budgets, weights)
             notes += more
         else:
-            params = self.params(skill=skill, datamix=datamix)
+            params = law_params(self.posterior, law, chosen)
             draws = optimum_closed_form(law, params, self.refs, budgets)
             if draws is None:
                 draws, notes = optimum_numeric(law, params, self.refs, budgets)
-        return OptimumResult(draws=draws.transpose("chain", "draw", ...), prob=prob, notes=tuple(notes))
+        labels = {axis: str(value) for axis, value in chosen.items() if np.ndim(value) == 0}
+        return OptimumResult(draws=draws.transpose("chain", "draw", ...), prob=prob, notes=tuple(notes), labels=labels)
 
     def predict(
         self,
         params: Any = None,
         tokens: Any = None,
         *,
+        select: Mapping[str, Any] | None = None,
         skill: Any = None,
         datamix: Any = None,
         prob: float = CREDIBLE_INTERVAL,
@@ -221,8 +233,9 @@ class Fit:
             Model sizes N and training tokens D (numbers or arrays that
             broadcast). Other laws take their inputs by canonical name, e.g.
             ``predict(examples=[1e5, 1e6], model="gpt2")``.
-        skill, datamix
-            Group labels (scalars, or arrays matching the inputs).
+        select, skill, datamix
+            Group labels (scalars, or arrays matching the inputs) as a selector
+            ``{axis: labels}``, by keyword (any axis by name) or as sugar.
         prob
             Interval probability.
         seed
@@ -239,8 +252,7 @@ class Fit:
         self.diagnostics.warn()
         law = self.law
         given = resolve_inputs(law, {"N": params, "D": tokens, **{k: v for k, v in inputs.items() if k not in self.data.groups}})
-        labels = {"skill": skill, "datamix": datamix, **{k: v for k, v in inputs.items() if k in self.data.groups}}
-        self._check_labels(labels)
+        labels = self.select(select, skill=skill, datamix=datamix, **{k: v for k, v in inputs.items() if k in self.data.groups})
         x, groups = as_points(given, labels)
         seed = stream_seed(self.seed, "predict") if seed is None else seed
         draws = predictive_draws(law, self.family, self.posterior, self.refs, x, groups, seed)

@@ -23,6 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from bayeslaw.constants import CREDIBLE_INTERVAL, FLOPS_PER_PARAM_TOKEN, SKILL_DIM
+from bayeslaw.groups import require_allocation, require_axis
 from bayeslaw.laws import Law
 from bayeslaw.optimum import as_budget_array, optimum_numeric
 from bayeslaw.summaries import interval, interval_frame
@@ -153,8 +154,10 @@ def sweep_mix(
     mixes: MixLike,
     *,
     reference: Any = None,
+    select: Mapping[str, Any] | None = None,
     datamix: str | None = None,
     prob: float = CREDIBLE_INTERVAL,
+    **groups: str,
 ) -> MixSweep:
     """Compute-optimal N*, D*, tokens per parameter and the shift of N* along a set of mixes.
 
@@ -170,24 +173,24 @@ def sweep_mix(
     reference
         The mix N* shifts are measured against: ``None`` (the first mix), a
         ``mix`` coordinate value (e.g. ``0.0`` on a path) or ``{skill: weight}``.
-    datamix
-        The training datamix whose parameters are used; ``None`` keeps every
-        datamix of the fit as a dim of the result.
+    select, datamix, **groups
+        Labels of the other group axes whose parameters are used (``datamix=``
+        is sugar for ``select={"datamix": ...}``); every axis left unselected
+        (e.g. each datamix) stays a dim of the result.
     prob
         Interval probability of the result's tables.
     """
     law = fit.law
-    if not law.allocates_compute():
-        raise ValueError(f"law {law.lookup_name!r} does not model (N, D): compute-optimal allocation is undefined")
-    if SKILL_DIM not in fit.data.groups:
-        raise ValueError("a mix sweep needs a fit with a skill axis; this data has no skills")
+    require_allocation(law)
+    require_axis(SKILL_DIM, fit.data.groups, "a mix sweep")
+    chosen = fit.select(select, datamix=datamix, **groups)
     skills = fit.data.levels[SKILL_DIM]
     weights, notes = mix_weights(mixes, skills)
     if MIX_DIM not in weights.dims:
         weights = weights.expand_dims({MIX_DIM: [0]})
     ref, more = _resolve_reference(reference, weights, skills)
-    keep = tuple(a for a in fit.data.groups if a != "datamix" or datamix is None)
-    params = fit.params(datamix=datamix, keep=keep)
+    keep = tuple(a for a in fit.data.groups if a not in chosen)
+    params = fit.params(select=chosen, keep=keep)
     fit.diagnostics.warn()
     return sweep_params(law, params, fit.refs, budget, weights, ref, prob, (*notes, *more))
 
@@ -230,6 +233,7 @@ def isoflop_curves(
     budget: float,
     mix: Mapping[str, float],
     *,
+    select: Mapping[str, Any] | None = None,
     datamix: str | None = None,
     points: int = 200,
     span: float = 30.0,
@@ -245,21 +249,24 @@ def isoflop_curves(
         One FLOP budget.
     mix
         ``{skill: weight}``; the curves shown are the skills with a positive weight and the mix.
-    datamix
-        Training datamix (required when the fit's parameters differ by datamix).
+    select, datamix
+        Labels of the other group axes (required where the parameters differ
+        by them): ``select={"datamix": "rpj"}`` or the sugar ``datamix="rpj"``.
     points, span
         Grid of ``points`` model sizes spanning a factor ``span`` either side of
         the posterior-median optima.
     prob
         Interval probability of the result's tables.
     """
+    require_allocation(fit.law)
+    require_axis(SKILL_DIM, fit.data.groups, "isoflop_curves")
     budgets = as_budget_array(budget)
     if budgets.size != 1:
         raise ValueError("isoflop_curves takes one budget")
     skills = fit.data.levels[SKILL_DIM]
     weights, _ = mix_weights(mix, skills)
     used = [s for s in skills if float(weights.sel({SKILL_DIM: s})) > 0]
-    params = fit.params(datamix=datamix, keep=(SKILL_DIM,))
+    params = fit.params(select=select, datamix=datamix, keep=(SKILL_DIM,))
     params = {k: v.sel({SKILL_DIM: used}) if SKILL_DIM in v.dims else v for k, v in params.items()}
     w_used = weights.sel({SKILL_DIM: used})
     one_hot = xr.DataArray(np.eye(len(used)), dims=(MIX_DIM, SKILL_DIM), coords={MIX_DIM: used, SKILL_DIM: used})

@@ -61,16 +61,23 @@ class OptimumResult:
         Interval probability used by :meth:`summary`.
     notes
         What was assumed (normalised weights, numeric search, boundary hits).
+    labels
+        The group the optimum was computed for (e.g. ``{"skill": "code"}``);
+        the tables carry them as leading columns.
     """
 
     draws: xr.Dataset
     prob: float
     notes: tuple[str, ...] = field(default_factory=tuple)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def summary(self, prob: float | None = None) -> pd.DataFrame:
-        """Tidy table: quantity, budget (and mix), median, lower, upper."""
+        """Tidy table: quantity, the group labels, budget (and mix), median, lower, upper."""
         index = [d for d in self.draws.dims if d not in ("chain", "draw")]
-        return interval_frame(self.draws, prob or self.prob, index=index)
+        table = interval_frame(self.draws, prob or self.prob, index=index)
+        for position, (axis, label) in enumerate(self.labels.items(), start=1):
+            table.insert(position, axis, label)
+        return table
 
     def table(self, prob: float | None = None) -> pd.DataFrame:
         """Wide, human-readable table: one row per budget, 'median [lower, upper]' cells."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
+from bayeslaw.groups import check_labels
 from bayeslaw.laws import Law
 
 
@@ -47,11 +47,7 @@ def select_params(
         for axis in [d for d in da.dims if d not in ("chain", "draw")]:
             if axis in select and select[axis] is not None:
                 label = select[axis]
-                levels = [str(v) for v in da[axis].values]
-                wanted = np.unique(np.asarray(label.values if isinstance(label, xr.DataArray) else label, dtype=str))
-                unknown = [w for w in wanted if w not in levels]
-                if unknown:
-                    raise ValueError(f"unknown {axis} {unknown}; the fit has {levels}")
+                check_labels(axis, label.values if isinstance(label, xr.DataArray) else label, da[axis].values)
                 da = da.sel({axis: label})
                 if isinstance(label, xr.DataArray) and axis in da.coords and axis not in da.dims:
                     da = da.drop_vars(axis)

@@ -25,6 +25,7 @@ import xarray as xr
 from bayeslaw import results
 from bayeslaw.constants import DRAW_DIM
 from bayeslaw.forecast import POINT_DIM, predictive_draws, resolve_inputs
+from bayeslaw.groups import require_axis
 from bayeslaw.seeds import stream_seed
 from bayeslaw.summaries import interval
 
@@ -187,8 +188,8 @@ def rank_candidates(
         Seed of the observation noise (default: the fit's seed).
     """
     law = fit.law
-    if axis not in fit.data.groups:
-        raise ValueError(f"the fit's data has no group axis {axis!r}; it has {list(fit.data.groups)}")
+    require_axis(axis, fit.data.groups, "ranking candidates")
+    chosen = fit.select(select)
     if variable is None:
         if len(law.inputs) != 1:
             raise ValueError(f"law {law.lookup_name!r} has inputs {list(law.inputs)}: say which one the budget is with variable=")
@@ -201,7 +202,7 @@ def rank_candidates(
     n = len(levels)
     x = {k: xr.DataArray(np.full(n, float(v)), dims=POINT_DIM) for k, v in given.items()}
     groups = {axis: xr.DataArray(np.asarray(levels, dtype=str), dims=POINT_DIM)}
-    groups.update({k: xr.DataArray(np.full(n, str(v)), dims=POINT_DIM) for k, v in dict(select or {}).items()})
+    groups.update({k: xr.DataArray(np.full(n, str(v)), dims=POINT_DIM) for k, v in chosen.items()})
     fit.diagnostics.warn()
     seed = stream_seed(fit.seed, "selection") if seed is None else seed
     draws = predictive_draws(law, fit.family, fit.posterior, fit.refs, x, groups, seed)

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayeslaw.constants import CREDIBLE_INTERVAL, GROUP_AXES, SKILL_DIM
+from bayeslaw.constants import CREDIBLE_INTERVAL, SKILL_DIM
+from bayeslaw.groups import check_labels, merge_select, require_axis
 from bayeslaw.optimum import QUANTITIES
 from bayeslaw.summaries import format_interval, interval_frame
 
@@ -86,6 +87,7 @@ def contrast_optima(
     axis: str = SKILL_DIM,
     quantity: str = "N_opt",
     prob: float = CREDIBLE_INTERVAL,
+    select: Mapping[str, str] | None = None,
     **fixed: str,
 ) -> OptimumContrast:
     """Compare the compute-optimal ``quantity`` of groups ``a`` and ``b`` along ``axis``, per draw.
@@ -99,13 +101,15 @@ def contrast_optima(
     a, b
         The two labels to compare (e.g. two skills).
     axis
-        ``"skill"`` (default) or ``"datamix"``.
+        Any group axis of the fit's data: ``"skill"`` (default), ``"datamix"``,
+        the fine-tuning data's ``"model"``, ...
     quantity
         One of ``N_opt``, ``D_opt``, ``tokens_per_param``, ``loss_opt``.
     prob
         Interval probability of the result's summaries.
-    **fixed
-        Labels of other axes the parameters vary along, e.g. ``datamix="rpj"``.
+    select, **fixed
+        Labels of other axes the parameters vary along, e.g. ``select={"datamix": "rpj"}``
+        or ``datamix="rpj"``.
 
     Returns
     -------
@@ -114,20 +118,15 @@ def contrast_optima(
     """
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity must be one of {QUANTITIES}, got {quantity!r}")
-    if axis not in GROUP_AXES:
-        raise ValueError(f"axis must be one of {GROUP_AXES}, got {axis!r}")
-    if axis not in fit.data.groups:
-        raise ValueError(f"the fit's data has no {axis!r} axis (axes: {list(fit.data.groups)})")
-    levels = fit.data.levels[axis]
-    unknown = [label for label in (a, b) if label not in levels]
-    if unknown:
-        raise ValueError(f"unknown {axis} {unknown}; the fit has {list(levels)}")
+    require_axis(axis, fit.data.groups, "a contrast along " + repr(axis))
+    check_labels(axis, [a, b], fit.data.levels[axis])
     if a == b:
         raise ValueError(f"compare two different {axis} labels; got {a!r} twice")
+    fixed = merge_select(select, **fixed)
     if axis in fixed:
         raise ValueError(f"{axis}= is given by a and b; do not pass it as a fixed label")
-    first = fit.compute_optimal(budget, prob=prob, **{axis: a}, **fixed)
-    second = fit.compute_optimal(budget, prob=prob, **{axis: b}, **fixed)
+    first = fit.compute_optimal(budget, prob=prob, select={**fixed, axis: a})
+    second = fit.compute_optimal(budget, prob=prob, select={**fixed, axis: b})
     va, vb = first.draws[quantity], second.draws[quantity]
     draws = xr.Dataset({"a": va, "b": vb, "difference": va - vb, "ratio": va / vb, "log_ratio": np.log(va) - np.log(vb)})
     notes = tuple(dict.fromkeys((*first.notes, *second.notes)))

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from bayeslaw.constants import SKILL_DIM
+from bayeslaw.groups import check_labels
 
 #: Dimension of several mixes (weights are over ``(mix, skill)``).
 MIX_DIM = "mix"
@@ -63,9 +64,7 @@ def mix_weights(mix: MixLike, skills: Sequence[str]) -> tuple[xr.DataArray, list
         if SKILL_DIM not in mix.dims or not set(mix.dims) <= {SKILL_DIM, MIX_DIM}:
             raise ValueError(f"mix weights must have dims ('skill',) or ('mix', 'skill'); got {mix.dims}")
         given = [str(s) for s in mix[SKILL_DIM].values]
-        unknown = [s for s in given if s not in skills]
-        if unknown:
-            raise ValueError(f"unknown skills in mix: {unknown}; the fit has {skills}")
+        check_labels(SKILL_DIM, given, skills, "skills in mix")
         several = MIX_DIM in mix.dims
         table = mix.expand_dims(MIX_DIM) if not several else mix
         table = table.assign_coords({SKILL_DIM: given}).reindex({SKILL_DIM: skills}, fill_value=0.0).transpose(MIX_DIM, SKILL_DIM)
@@ -81,9 +80,7 @@ def mix_weights(mix: MixLike, skills: Sequence[str]) -> tuple[xr.DataArray, list
         several = all(nested)
         rows = dict(mix) if several else {None: mix}
         for row in rows.values():
-            unknown = [s for s in row if str(s) not in skills]
-            if unknown:
-                raise ValueError(f"unknown skills in mix: {unknown}; the fit has {skills}")
+            check_labels(SKILL_DIM, list(row), skills, "skills in mix")
         labels = list(rows)
         values = np.array([[_as_weight(row.get(s, 0.0), s) for s in skills] for row in rows.values()], dtype=float)
         extra = {}

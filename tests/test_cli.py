@@ -138,7 +138,7 @@ def test_predict_prints_intervals(user_fit: tuple[int, str, Path], capsys: pytes
 def test_optimum_mix_needs_skills(user_fit: tuple[int, str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     _, _, path = user_fit
     code, _, err = run(capsys, "optimum", str(path), "--budget", "1e22", "--mix", "code=1")
-    assert code == 2 and "no skills" in err
+    assert code == 2 and "needs a fit with a 'skill' axis" in err
 
 
 # ----------------------------------------------------------------------------- listings

@@ -11,65 +11,27 @@ import warnings
 
 import matplotlib
 import numpy as np
-import pandas as pd
 import pytest
 import xarray as xr
 
 matplotlib.use("Agg")
 
-import bayeslaw as bl
-from bayeslaw import results
-from bayeslaw.diagnostics import Diagnostics
+import synthetic_fits
+
 from bayeslaw.fit import Fit
 from bayeslaw.laws import get_law
 from bayeslaw.mix import MIX_DIM, isoflop_curves, mix_path, mix_weights, sweep_mix, sweep_params, two_skill_path
 from bayeslaw.optimum import as_budget_array, optimum_closed_form
 from bayeslaw.plotting.mix import plot_isoflop_mix, plot_mix_sweep
-from bayeslaw.spec import resolve_spec
 
-SKILLS = ["code", "knowledge", "text"]
-DATAMIXES = ["dm1", "dm2"]
+SKILLS = synthetic_fits.SKILLS
 BUDGETS = [1e20, 1e21, 1e22, 1e23, 1e24]
 
 
 @pytest.fixture(scope="module")
 def synthetic_fit() -> Fit:
     """A Fit whose posterior is synthetic draws over skill x datamix (chinchilla law, 2 chains x 200 draws)."""
-    rng = np.random.default_rng(7)
-    chains, draws = 2, 200
-    shape = (chains, draws, len(SKILLS), len(DATAMIXES))
-    coords = {"chain": np.arange(chains), "draw": np.arange(draws), "skill": SKILLS, "datamix": DATAMIXES}
-    dims = ("chain", "draw", "skill", "datamix")
-
-    def lognormal(mu: list[float], sd: float) -> xr.DataArray:
-        values = np.exp(rng.normal(np.asarray(mu)[:, None], sd, shape) + rng.normal(0, 0.05, (1, 1, 1, len(DATAMIXES))))
-        return xr.DataArray(values, dims=dims, coords=coords)
-
-    posterior = xr.Dataset(
-        {
-            "E": lognormal([0.2, 0.6, 0.9], 0.05),
-            "a_ref": lognormal([-1.6, -0.4, -1.0], 0.2),
-            "b_ref": lognormal([-0.4, -1.6, -1.0], 0.2),
-            "alpha": lognormal([np.log(0.30), np.log(0.38), np.log(0.34)], 0.08),
-            "beta": lognormal([np.log(0.36), np.log(0.28), np.log(0.30)], 0.08),
-            "sigma": xr.DataArray(
-                np.full((chains, draws), 0.01), dims=("chain", "draw"), coords={"chain": coords["chain"], "draw": coords["draw"]}
-            ),
-        }
-    )
-    frame = pd.DataFrame(
-        [{"N": n, "D": 20 * n, "loss": 3.0, "skill": s, "datamix": m} for n in (1e7, 1e8, 1e9) for s in SKILLS for m in DATAMIXES]
-    )
-    data = bl.ScalingData.from_frame(frame)
-    diagnostics = Diagnostics(max_rhat=1.0, min_ess_bulk=1000.0, min_ess_tail=1000.0, n_divergent=0, n_draws=chains * draws)
-    return Fit(
-        idata=results.from_datasets({"posterior": posterior}),
-        data=data,
-        spec=resolve_spec("chinchilla"),
-        refs={"N": 1e8, "D": 2e9},
-        diagnostics=diagnostics,
-        seed=0,
-    )
+    return synthetic_fits.synthetic_fit()
 
 
 # ---------------------------------------------------------------- weights and paths

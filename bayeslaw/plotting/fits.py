@@ -247,6 +247,7 @@ def plot_optimum_fan(
     inner: float = FAN_INNER_INTERVAL,
     outer: float = CREDIBLE_INTERVAL,
     quantities: Sequence[str] = ("N_opt", "D_opt", "tokens_per_param"),
+    select: Mapping[str, str] | None = None,
     skill: str | None = None,
     datamix: str | None = None,
     mix: Mapping[str, float] | None = None,
@@ -269,8 +270,9 @@ def plot_optimum_fan(
         Probabilities of the two bands (``inner < outer``).
     quantities
         Panels to draw: any of ``N_opt``, ``D_opt``, ``tokens_per_param``, ``loss_opt``.
-    skill, datamix, mix
-        Passed to :meth:`Fit.compute_optimal`.
+    select, skill, datamix, mix
+        Passed to :meth:`Fit.compute_optimal` (``select={"model": "gpt2"}`` names any
+        group axis; ``skill=`` and ``datamix=`` are sugar).
     mark_budget
         Draw a vertical line at this budget and annotate the median N* there.
     """
@@ -287,7 +289,7 @@ def plot_optimum_fan(
     budgets = np.sort(np.asarray(budgets, dtype=float))
     if mark_budget is not None:
         budgets = np.union1d(budgets, [mark_budget])
-    result = fit.compute_optimal(budgets, skill=skill, datamix=datamix, mix=mix, prob=outer)
+    result = fit.compute_optimal(budgets, select=select, skill=skill, datamix=datamix, mix=mix, prob=outer)
     unknown = [q for q in quantities if q not in FAN_TITLES]
     if unknown:
         raise ValueError(f"unknown quantities {unknown}; choose from {list(FAN_TITLES)}")
@@ -296,7 +298,7 @@ def plot_optimum_fan(
         draws = result.draws[name]
         extra = [d for d in draws.dims if d not in ("chain", "draw", "budget")]
         if extra:
-            raise ValueError(f"{name} varies along {extra}: pass skill=/datamix= or a single mix")
+            raise ValueError(f"{name} varies along {extra}: pass select={{axis: label}} or a single mix")
         bands = {p: interval(draws, p).transpose("budget") for p in (outer, inner)}
         ax.fill_between(budgets, bands[outer]["lower"], bands[outer]["upper"], color="C0", alpha=0.18, linewidth=0, label=f"{outer:.0%}")
         ax.fill_between(budgets, bands[inner]["lower"], bands[inner]["upper"], color="C0", alpha=0.38, linewidth=0, label=f"{inner:.0%}")
@@ -330,7 +332,7 @@ def plot_optimum_fan(
         ax.set_title(FAN_TITLES[name][0], fontsize=10)
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(loc="best", fontsize=8, frameon=False)
-    group = ", ".join(f"{k}={v}" for k, v in (("skill", skill), ("datamix", datamix)) if v is not None)
+    group = ", ".join(f"{k}={v}" for k, v in result.labels.items())
     if mix is not None:
         group = "mix " + ", ".join(f"{k}:{w:g}" for k, w in mix.items())
     fig.suptitle(f"{fit.spec.name}: N*(C) with {inner:.0%} / {outer:.0%} credible bands" + (f" ({group})" if group else ""), fontsize=11)

@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bayeslaw.constants import PPC_COVERAGE_BOUNDS, PPC_INTERVAL, SKILL_DIM
+from bayeslaw.groups import check_labels
 from bayeslaw.ppc import ALL, CoverageCheck, ppc_coverage, ppc_table
 
 if TYPE_CHECKING:
@@ -58,9 +59,7 @@ def plot_ppc(
     axis = by if by in fit.data.groups else ALL
     levels = list(fit.data.levels[axis]) if axis != ALL else [ALL]
     if skills is not None:
-        unknown = [s for s in skills if s not in levels]
-        if unknown:
-            raise ValueError(f"unknown {axis} {unknown}; the fit has {levels}")
+        check_labels(axis, list(skills), levels)
         levels = list(skills)
     if len(levels) > MAX_ROWS:
         raise ValueError(f"{len(levels)} {axis} levels; pick at most {MAX_ROWS} with skills=[...]")
