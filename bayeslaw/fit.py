@@ -29,7 +29,7 @@ from bayeslaw.forecast import as_points, mean_at_observations, predictive_draws,
 from bayeslaw.groups import check_select, merge_select, require_allocation, require_axis
 from bayeslaw.laws import Law, get_law
 from bayeslaw.model_builder import build_model
-from bayeslaw.optimum import OptimumResult, as_budget_array, optimum_closed_form, optimum_numeric
+from bayeslaw.optimum import OptimumResult, as_budget_array, optimum_draws
 from bayeslaw.posterior import law_params, varying_axes
 from bayeslaw.sampling import SamplerConfig, run_sampler
 from bayeslaw.seeds import stream_seed
@@ -195,20 +195,15 @@ class Fit:
         self.diagnostics.warn()
         budgets = as_budget_array(budget)
         chosen = self.select(select, skill=skill, datamix=datamix, **groups)
-        notes: list[str] = []
+        weights, notes = None, []
         if mix is not None:
             if SKILL_DIM in chosen:
                 raise ValueError("pass either skill= or mix=, not both")
             require_axis(SKILL_DIM, self.data.groups, "mix=")
             weights, notes = mix_weights(mix, self.data.levels[SKILL_DIM])
-            params = law_params(self.posterior, law, chosen, keep=(SKILL_DIM,))
-            draws, more = optimum_numeric(law, params, self.refs, budgets, weights)
-            notes += more
-        else:
-            params = law_params(self.posterior, law, chosen)
-            draws = optimum_closed_form(law, params, self.refs, budgets)
-            if draws is None:
-                draws, notes = optimum_numeric(law, params, self.refs, budgets)
+        params = law_params(self.posterior, law, chosen, keep=(SKILL_DIM,) if mix is not None else ())
+        draws, found = optimum_draws(law, params, self.refs, budgets, weights)
+        notes = [*notes, *found]
         labels = {axis: str(value) for axis, value in chosen.items() if np.ndim(value) == 0}
         return OptimumResult(draws=draws.transpose("chain", "draw", ...), prob=prob, notes=tuple(notes), labels=labels)
 

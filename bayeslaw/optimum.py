@@ -173,6 +173,22 @@ def minimise_log_n(
     return u, np.zeros(u.shape, dtype=bool)
 
 
+def optimum_draws(
+    law: Law,
+    params: Mapping[str, xr.DataArray],
+    refs: Mapping[str, float],
+    budgets: xr.DataArray,
+    weights: xr.DataArray | None = None,
+) -> tuple[xr.Dataset, list[str]]:
+    """The optimum per draw and the notes on how it was found: the law's closed form where it has one
+    and no mix is asked for, else the numeric search (of the ``weights``-weighted loss over skills)."""
+    if weights is None:
+        draws = optimum_closed_form(law, params, refs, budgets)
+        if draws is not None:
+            return draws, []
+    return optimum_numeric(law, params, refs, budgets, weights)
+
+
 def optimum_closed_form(
     law: Law, params: Mapping[str, xr.DataArray], refs: Mapping[str, float], budgets: xr.DataArray
 ) -> xr.Dataset | None:
