@@ -81,3 +81,28 @@ def test_worst_rhat_detail_labels_vector_elements():
     post = xr.Dataset({"phi": (("chain", "draw", "group"), values)}, coords={"group": ["a", "b"]})
     detail = worst_rhat_detail(post, results.rhat(post))
     assert detail.startswith("worst: phi[b], median per chain ")
+
+
+def _ask(diag: Diagnostics) -> None:
+    """Stands for a question asked of a fit: it calls warn() on the user's behalf."""
+    diag.warn()
+
+
+def test_warn_is_silent_when_converged_and_points_at_the_caller_otherwise():
+    import warnings
+
+    good = check_convergence(_idata(0), ["theta"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _ask(good)
+    bad = check_convergence(_idata(0, shift_chain=3.0), ["theta"], warn=False)
+    with pytest.warns(ConvergenceWarning, match="NOT CONVERGED") as caught:
+        _ask(bad)
+    assert caught[0].filename == __file__
+
+    def fit_like() -> Diagnostics:  # check_convergence runs inside fit(): its warning points at fit's caller
+        return check_convergence(_idata(0, shift_chain=3.0), ["theta"])
+
+    with pytest.warns(ConvergenceWarning) as caught:
+        fit_like()
+    assert caught[0].filename == __file__
