@@ -15,7 +15,7 @@ interval carries the posterior correlation between the two optima::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from bayeslaw.constants import CREDIBLE_INTERVAL, FLOPS_PER_PARAM_TOKEN, SKILL_D
 from bayeslaw.groups import require_allocation, require_axis
 from bayeslaw.laws import Law
 from bayeslaw.optimum import as_budget_array, optimum_numeric
-from bayeslaw.summaries import interval, interval_frame
+from bayeslaw.summaries import interval, interval_frame, with_labels
 from bayeslaw.weights import MIX_DIM, MixLike, mix_path, mix_weights, two_skill_path
 
 if TYPE_CHECKING:
@@ -54,6 +54,9 @@ class MixSweep:
         Default interval probability.
     notes
         What was assumed (normalisation, search method, boundary hits).
+    labels
+        Labels of the other group axes the sweep was computed for (e.g.
+        ``{"datamix": "rpj"}``); the tables carry them as leading columns.
     """
 
     draws: xr.Dataset
@@ -61,6 +64,7 @@ class MixSweep:
     reference: xr.DataArray
     prob: float = CREDIBLE_INTERVAL
     notes: tuple[str, ...] = field(default_factory=tuple)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def group_dims(self) -> list[str]:
@@ -70,12 +74,13 @@ class MixSweep:
     def table(self, prob: float | None = None) -> pd.DataFrame:
         """Tidy table: one row per budget, mix (and group) and quantity, with median, lower and upper."""
         tidy = interval_frame(self.draws[list(SWEEP_QUANTITIES)], prob or self.prob, index=self.group_dims)
-        return tidy.sort_values(["quantity", *self.group_dims], kind="stable").reset_index(drop=True)
+        tidy = tidy.sort_values(["quantity", *self.group_dims], kind="stable").reset_index(drop=True)
+        return with_labels(tidy, self.labels, position=1)
 
     def wide(self, prob: float | None = None) -> pd.DataFrame:
         """One row per budget, mix (and group); columns ``<quantity>_{median,lower,upper}``."""
         tidy = self.table(prob)
-        wide = tidy.pivot(index=self.group_dims, columns="quantity", values=["median", "lower", "upper"])
+        wide = tidy.pivot(index=[*self.labels, *self.group_dims], columns="quantity", values=["median", "lower", "upper"])
         wide.columns = [f"{q}_{stat}" for stat, q in wide.columns]
         order = [f"{q}_{s}" for q in SWEEP_QUANTITIES for s in ("median", "lower", "upper")]
         return wide[order].reset_index()
@@ -91,7 +96,7 @@ class MixSweep:
         where = np.unravel_index(int(np.argmax(np.abs(stats["median"].values))), stats["median"].shape)
         index = dict(zip(stats["median"].dims, where, strict=True))
         chosen = self.draws["shift"].isel(index)
-        out: dict[str, Any] = {d: chosen[d].item() for d in index}
+        out: dict[str, Any] = {**self.labels, **{d: chosen[d].item() for d in index}}
         out.update({k: float(stats[k].isel(index)) for k in ("median", "lower", "upper")})
         out["prob"] = prob
         out["p_positive"] = float((chosen > 0).mean())
@@ -192,7 +197,8 @@ def sweep_mix(
     keep = tuple(a for a in fit.data.groups if a not in chosen)
     params = fit.params(select=chosen, keep=keep)
     fit.diagnostics.warn()
-    return sweep_params(law, params, fit.refs, budget, weights, ref, prob, (*notes, *more))
+    sweep = sweep_params(law, params, fit.refs, budget, weights, ref, prob, (*notes, *more))
+    return replace(sweep, labels={axis: str(label) for axis, label in chosen.items()})
 
 
 # ---------------------------------------------------------------- iso-FLOP curves

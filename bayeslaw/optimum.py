@@ -29,7 +29,7 @@ import xarray as xr
 
 from bayeslaw.constants import FLOPS_PER_PARAM_TOKEN
 from bayeslaw.laws import Law
-from bayeslaw.summaries import format_interval, interval_frame
+from bayeslaw.summaries import format_interval, interval_frame, with_labels
 
 #: Half-width of the grid search in log N around sqrt(C/6): tokens per parameter from e^-30 to e^30.
 SEARCH_HALF_WIDTH = 15.0
@@ -74,10 +74,7 @@ class OptimumResult:
     def summary(self, prob: float | None = None) -> pd.DataFrame:
         """Tidy table: quantity, the group labels, budget (and mix), median, lower, upper."""
         index = [d for d in self.draws.dims if d not in ("chain", "draw")]
-        table = interval_frame(self.draws, prob or self.prob, index=index)
-        for position, (axis, label) in enumerate(self.labels.items(), start=1):
-            table.insert(position, axis, label)
-        return table
+        return with_labels(interval_frame(self.draws, prob or self.prob, index=index), self.labels, position=1)
 
     def table(self, prob: float | None = None) -> pd.DataFrame:
         """Wide, human-readable table: one row per budget, 'median [lower, upper]' cells."""

@@ -53,6 +53,13 @@ def interval_frame(draws: Mapping[str, xr.DataArray] | xr.Dataset, prob: float, 
     return table[keep]
 
 
+def with_labels(table: pd.DataFrame, labels: Mapping[str, str], position: int = 0) -> pd.DataFrame:
+    """``table`` with one constant column per group label (e.g. ``skill = "code"``), inserted from ``position``."""
+    for offset, (axis, label) in enumerate(labels.items()):
+        table.insert(position + offset, axis, label)
+    return table
+
+
 def format_interval(median: float, lower: float, upper: float, digits: int = 3) -> str:
     """``median [lower, upper]`` with ``digits`` significant figures."""
     fmt = f"{{:.{digits}g}}"
