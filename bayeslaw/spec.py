@@ -15,7 +15,7 @@ dict, or a :class:`ModelSpec`. Example::
     [priors]                      # override the law's defaults
     alpha = { dist = "LogNormal", mu = -1.2, sigma = 0.5 }
 
-    [pooling]                     # per parameter: axis -> shared | partial | partial_centred | independent
+    [pooling]                     # per parameter: axis -> a mode of bayeslaw.pooling (shared, partial, ...)
     E = { skill = "partial", datamix = "partial" }
 
     [pooling_scale]               # HalfNormal scale of group spread, on the link scale
@@ -36,11 +36,9 @@ from typing import Any
 
 from bayeslaw.families import get_family
 from bayeslaw.laws import get_law
+from bayeslaw.pooling import get_mode, registered_modes
 from bayeslaw.priors import Prior
 
-#: ``partial`` is non-centred (offsets ``sd * z``); ``partial_centred`` samples the offsets directly
-#: (``offset ~ Normal(0, sd)``), better when each group is well informed by its data but the axis has few groups.
-POOLING_MODES = ("shared", "partial", "partial_centred", "independent")
 SAMPLER_KEYS = ("backend", "draws", "tune", "chains", "target_accept", "low_rank", "restart_stuck_chains")
 _TOP_KEYS = {"name", "law", "description", "likelihood", "priors", "pooling", "pooling_scale", "sampler"}
 DEFAULT_POOLING_SCALE = 0.5
@@ -111,8 +109,8 @@ class ModelSpec:
             if not isinstance(axes, Mapping):
                 raise SpecError(f'{source}: [pooling] {key} must be a table such as {{ skill = "partial" }}, got {axes!r}')
             for axis, mode in axes.items():
-                if mode not in POOLING_MODES:
-                    raise SpecError(f"{source}: [pooling] {key}.{axis} = {mode!r}; choose one of {POOLING_MODES}")
+                if mode not in registered_modes():
+                    raise SpecError(f"{source}: [pooling] {key}.{axis} = {mode!r}; choose one of {sorted(registered_modes())}")
             pooling[key] = dict(axes)
 
         pooling_scale = {}
@@ -163,8 +161,8 @@ class ModelSpec:
         return self.likelihood_priors.get(param) or get_family(self.family).params[param]
 
     def pooling_of(self, param: str) -> dict[str, str]:
-        """Axis -> mode for ``param`` (axes not listed are shared)."""
-        return {axis: mode for axis, mode in self.pooling.get(param, {}).items() if mode != "shared"}
+        """Axis -> mode name for ``param``, for the axes along which it varies (axes not listed are shared)."""
+        return {axis: mode for axis, mode in self.pooling.get(param, {}).items() if get_mode(mode).varies}
 
     def scale_of(self, param: str) -> float:
         """HalfNormal scale of the group spread of ``param`` on its link scale."""

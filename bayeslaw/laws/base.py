@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from bayeslaw.links import get_link
 from bayeslaw.priors import Prior
 
 Array = Any  # numpy array, xarray DataArray or pytensor tensor
@@ -39,6 +40,9 @@ class Parameter:
     link: str
     prior: Prior
     description: str = ""
+
+    def __post_init__(self) -> None:
+        get_link(self.link)  # raises for an unknown link, naming the known ones
 
 
 class Law:
