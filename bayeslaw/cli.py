@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayeslaw.backends import backend_names
+from bayeslaw.backends import BackendUnavailable, backend_names
 from bayeslaw.constants import CHINCHILLA_BUDGET, CREDIBLE_INTERVAL, DEFAULT_SEED
 
 #: Exit status of every user error (bad input, unknown model, unreadable file).
@@ -53,6 +53,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     return (
         CLIError,
+        BackendUnavailable,
         DataValidationError,
         SpecError,
         FitFileError,

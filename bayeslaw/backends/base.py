@@ -86,7 +86,7 @@ class Backend:
         if not absent:
             return None
         install = f'pip install "bayeslaw[{cls.extra}]"' if cls.extra else f"pip install {' '.join(absent)}"
-        return f"sampler backend {cls.lookup_name!r} needs {', '.join(absent)}, which is not installed; install it with: {install}"
+        return f"sampler backend {cls.lookup_name!r} needs {' and '.join(absent)}, not installed here; install with: {install}"
 
     def prepare(self, model: pm.Model) -> Any:
         """What :meth:`sample` runs on (the model itself unless the backend compiles it)."""
