@@ -63,6 +63,9 @@ class Law:
         Name -> :class:`Parameter`.
     default_family
         Likelihood family used unless the spec says otherwise.
+    raw_form
+        The quantities of :meth:`derived` that :meth:`from_raw` accepts in place
+        of the sampled parameters (the paper's form), e.g. ``("A", "B")``.
     """
 
     lookup_name: ClassVar[str]
@@ -71,6 +74,7 @@ class Law:
     centred_inputs: ClassVar[tuple[str, ...]] = ()
     parameters: ClassVar[dict[str, Parameter]]
     default_family: ClassVar[str] = "studentt"
+    raw_form: ClassVar[tuple[str, ...]] = ()
     formula: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
