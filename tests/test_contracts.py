@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from scipy import stats
 
 import bayeslaw as bl
 from bayeslaw.backends import backend_names, get_backend
-from bayeslaw.backends.base import _REGISTRY as _BACKENDS
+from bayeslaw.backends.base import BACKENDS as _BACKENDS
 from bayeslaw.families import FAMILIES, Family
 from bayeslaw.laws import Law, registered_laws
 from bayeslaw.links import LINKS, get_link
@@ -76,13 +77,18 @@ def _finite_share(values: np.ndarray) -> float:
     return float(np.isfinite(values).mean())
 
 
-# --------------------------------------------------------------------------- laws
-@pytest.mark.parametrize("name", LAWS, ids=LAWS)
-def test_law_numpy_mean_equals_pytensor_mean(name: str) -> None:
+def _law_points(name: str) -> Iterator[tuple[Law, dict, dict, dict]]:
+    """The law ``name`` with ``N_PARAM_DRAWS`` seeded (inputs, parameters, reference scales)."""
     law = registered_laws()[name]()
     rng = np.random.default_rng(SEED)
     for _ in range(N_PARAM_DRAWS):
-        x, p, refs = _law_point(law, rng)
+        yield law, *_law_point(law, rng)
+
+
+# --------------------------------------------------------------------------- laws
+@pytest.mark.parametrize("name", LAWS, ids=LAWS)
+def test_law_numpy_mean_equals_pytensor_mean(name: str) -> None:
+    for law, x, p, refs in _law_points(name):
         by_numpy = law.mean(x, p, refs, np)
         tensors = {k: pt.as_tensor_variable(v) for k, v in {**x, **p}.items()}
         symbolic = law.mean({k: tensors[k] for k in x}, {k: tensors[k] for k in p}, refs, pt)
@@ -92,10 +98,7 @@ def test_law_numpy_mean_equals_pytensor_mean(name: str) -> None:
 
 @pytest.mark.parametrize("name", LAWS, ids=LAWS)
 def test_law_from_raw_inverts_derived(name: str) -> None:
-    law = registered_laws()[name]()
-    rng = np.random.default_rng(SEED)
-    for _ in range(N_PARAM_DRAWS):
-        _, p, refs = _law_point(law, rng)
+    for law, _, p, refs in _law_points(name):
         back = law.from_raw(_paper_form(law, p, refs), refs, np)
         for key, value in p.items():
             np.testing.assert_allclose(back[key], value, rtol=1e-9, err_msg=f"{name}: {key}")
@@ -104,10 +107,8 @@ def test_law_from_raw_inverts_derived(name: str) -> None:
 @pytest.mark.parametrize("name", LAWS, ids=LAWS)
 def test_law_results_do_not_depend_on_the_reference_scale(name: str) -> None:
     """The same law re-expressed at other reference scales (through its paper form) predicts the same values."""
-    law = registered_laws()[name]()
-    rng = np.random.default_rng(SEED)
-    for _ in range(N_PARAM_DRAWS):
-        x, p, refs = _law_point(law, rng)
+    rng = np.random.default_rng(SEED + 1)
+    for law, x, p, refs in _law_points(name):
         other = {key: value * float(np.exp(rng.uniform(-3.0, 3.0))) for key, value in refs.items()}
         moved = law.from_raw(_paper_form(law, p, refs), other, np)
         moved = {key: moved[key] for key in law.parameters}
@@ -209,9 +210,9 @@ def test_pooling_mode_smoke_fit(mode: str, grouped_data: bl.ScalingData) -> None
 @pytest.mark.parametrize("name", BACKENDS, ids=BACKENDS)
 def test_backend_smoke_fit_and_restart(name: str, chinchilla_data: bl.ScalingData) -> None:
     """Each installed backend samples a small model; a backend that restarts chains samples again from start points."""
-    why = _BACKENDS[name].missing()
+    why = _BACKENDS.get(name).missing()
     if why is not None:
-        extra = _BACKENDS[name].extra
+        extra = _BACKENDS.get(name).extra
         install = re.escape(f'"bayeslaw[{extra}]"') if extra else ".+"
         with pytest.raises(ImportError, match=rf"not installed here; install with: pip install {install}"):
             get_backend(name)

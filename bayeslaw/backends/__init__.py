@@ -7,13 +7,9 @@ stuck chains) lives in :mod:`bayeslaw.sampling`, not here.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from bayeslaw.backends.base import Backend, BackendUnavailable, Run, backend_names, get_backend
+from bayeslaw.registry import import_modules
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
+import_modules(__name__, __path__)
 
 __all__ = ["Backend", "BackendUnavailable", "Run", "backend_names", "get_backend"]

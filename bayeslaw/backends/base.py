@@ -20,8 +20,9 @@ from typing import Any, ClassVar
 import pymc as pm
 
 from bayeslaw import results
+from bayeslaw.registry import Registry
 
-_REGISTRY: dict[str, type[Backend]] = {}
+BACKENDS = Registry("sampler backend", "bayeslaw.backends")
 
 
 class BackendUnavailable(ImportError):
@@ -72,12 +73,7 @@ class Backend:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        name = cls.__dict__.get("lookup_name")
-        if name is None:
-            return
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"a backend named {name!r} is already registered ({_REGISTRY[name].__qualname__})")
-        _REGISTRY[name] = cls
+        BACKENDS.add(cls)
 
     @classmethod
     def missing(cls) -> str | None:
@@ -107,12 +103,7 @@ class Backend:
 
 def get_backend(name: str) -> Backend:
     """Return the backend registered as ``name``; ``BackendUnavailable`` if its optional dependency is missing."""
-    from bayeslaw import backends as _backends  # noqa: F401  (ensures every backend module is imported)
-
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown sampler backend {name!r}; choose one of {backend_names()}") from None
+    cls = BACKENDS.get(name)
     why = cls.missing()
     if why is not None:
         raise BackendUnavailable(why)
@@ -121,6 +112,4 @@ def get_backend(name: str) -> Backend:
 
 def backend_names() -> tuple[str, ...]:
     """Names of every registered backend, installed or not (for validation and the CLI)."""
-    from bayeslaw import backends as _backends  # noqa: F401
-
-    return tuple(sorted(_REGISTRY))
+    return tuple(sorted(BACKENDS.classes()))

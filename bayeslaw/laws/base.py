@@ -16,10 +16,11 @@ from typing import Any, ClassVar
 
 from bayeslaw.links import get_link
 from bayeslaw.priors import Prior
+from bayeslaw.registry import Registry
 
 Array = Any  # numpy array, xarray DataArray or pytensor tensor
 
-_REGISTRY: dict[str, type[Law]] = {}
+LAWS = Registry("law", "bayeslaw.laws")
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,7 @@ class Law:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        name = cls.__dict__.get("lookup_name")
-        if name is None:
-            return
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"a law named {name!r} is already registered ({_REGISTRY[name].__qualname__})")
-        _REGISTRY[name] = cls
+        LAWS.add(cls)
 
     def mean(self, x: Mapping[str, Array], p: Mapping[str, Array], refs: Mapping[str, float], xp: Any) -> Array:
         """Expected target at inputs ``x`` for parameters ``p`` (natural scale)."""
@@ -128,16 +124,9 @@ class Law:
 
 def get_law(name: str) -> Law:
     """Return an instance of the law registered as ``name``."""
-    from bayeslaw import laws as _laws  # noqa: F401  (ensures every law module is imported)
-
-    try:
-        return _REGISTRY[name]()
-    except KeyError:
-        raise KeyError(f"unknown law {name!r}; registered laws: {sorted(_REGISTRY)}") from None
+    return LAWS.get(name)()
 
 
 def registered_laws() -> dict[str, type[Law]]:
     """Name -> class of every registered law."""
-    from bayeslaw import laws as _laws  # noqa: F401
-
-    return dict(_REGISTRY)
+    return LAWS.classes()

@@ -8,13 +8,9 @@ names the mode per parameter and axis (``E = { skill = "partial" }``).
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from bayeslaw.pooling.base import INTERACTION, PoolingMode, axis_parts, get_mode, registered_modes
+from bayeslaw.registry import import_modules
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
+import_modules(__name__, __path__)
 
 __all__ = ["INTERACTION", "PoolingMode", "axis_parts", "get_mode", "registered_modes"]

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-_REGISTRY: dict[str, type[PoolingMode]] = {}
+from bayeslaw.registry import Registry
+
+MODES = Registry("pooling mode", "bayeslaw.pooling")
 
 #: Separator of an interaction axis in a spec's [pooling] table, e.g. ``E = { "skill:datamix" = "partial" }``.
 INTERACTION = ":"
@@ -49,12 +51,7 @@ class PoolingMode:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        name = cls.__dict__.get("lookup_name")
-        if name is None:
-            return
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"a pooling mode named {name!r} is already registered ({_REGISTRY[name].__qualname__})")
-        _REGISTRY[name] = cls
+        MODES.add(cls)
 
     def offset(self, name: str, dims: tuple[str, ...], scale: float) -> Any | None:
         """Create (in the current PyMC model) this axis's link-scale offset over ``dims``, or return ``None``.
@@ -67,16 +64,9 @@ class PoolingMode:
 
 def get_mode(name: str) -> PoolingMode:
     """Return the pooling mode registered as ``name``."""
-    from bayeslaw import pooling as _pooling  # noqa: F401  (ensures every mode module is imported)
-
-    try:
-        return _REGISTRY[name]()
-    except KeyError:
-        raise KeyError(f"unknown pooling mode {name!r}; choose one of {sorted(_REGISTRY)}") from None
+    return MODES.get(name)()
 
 
 def registered_modes() -> dict[str, type[PoolingMode]]:
     """Name -> class of every registered pooling mode."""
-    from bayeslaw import pooling as _pooling  # noqa: F401
-
-    return dict(_REGISTRY)
+    return MODES.classes()
