@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayeslaw.backends import BackendUnavailable, backend_names
 from bayeslaw.constants import CHINCHILLA_BUDGET, CREDIBLE_INTERVAL, DEFAULT_SEED
 
 #: Exit status of every user error (bad input, unknown model, unreadable file).
@@ -52,6 +53,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     return (
         CLIError,
+        BackendUnavailable,
         DataValidationError,
         SpecError,
         FitFileError,
@@ -401,7 +403,7 @@ def _add_sampler_options(parser: argparse.ArgumentParser, draws: int | None = No
     group.add_argument("--tune", type=_positive_int, default=None, help="warm-up draws per chain (default: the spec's, 1000)")
     group.add_argument("--chains", type=_positive_int, default=None, help="chains (default: the spec's, 4)")
     group.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    group.add_argument("--backend", choices=("nutpie", "pymc", "numpyro"), default=None, help="sampler (default: the spec's, nutpie)")
+    group.add_argument("--backend", choices=backend_names(), default=None, help="sampler (default: the spec's, nutpie)")
     group.add_argument("--target-accept", type=_probability, default=None, help="NUTS target acceptance (default 0.9)")
     group.add_argument("--no-progress", action="store_true", help="hide the sampler's progress bar")
 

@@ -163,14 +163,8 @@ class ScalingData:
             infinite = ~np.isfinite(values.to_numpy())
             if infinite.any():
                 raise DataValidationError(f"column {source!r} ({key}) has infinite values in rows {_rows(df.index[infinite])}")
-            constraint = get_variable(key).constraint
-            checks = {
-                "positive": (values <= 0, "zero or negative", "must be > 0"),
-                "nonnegative": (values < 0, "negative", "must be >= 0"),
-                "unit_interval": ((values <= 0) | (values >= 1), "outside (0, 1)", "must lie strictly between 0 and 1"),
-                "real": (pd.Series(False, index=values.index), "", ""),
-            }
-            mask, what, rule = checks[constraint]
+            variable = get_variable(key)
+            mask, what, rule = ~variable.in_support(values), variable.support.outside, variable.support.rule
             if mask.any():
                 examples = ", ".join(f"{v:g}" for v in values[mask].head(3))
                 raise DataValidationError(

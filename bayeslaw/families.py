@@ -14,25 +14,10 @@ from typing import Any
 
 import numpy as np
 import pymc as pm
-from scipy import special, stats
+from scipy import stats
 
+from bayeslaw.links import get_link
 from bayeslaw.priors import Prior
-
-
-def _link(name: str, xp: Any) -> Callable[[Any], Any]:
-    if name == "log":
-        return xp.log
-    if name == "logit":
-        return lambda v: xp.log(v) - xp.log1p(-v)
-    return lambda v: v
-
-
-def _inverse_link(name: str) -> Callable[[np.ndarray], np.ndarray]:
-    if name == "log":
-        return np.exp
-    if name == "logit":
-        return special.expit
-    return lambda v: v
 
 
 @dataclass(frozen=True)
@@ -69,11 +54,11 @@ class Family:
 
     def transform(self, values: Any, xp: Any = np) -> Any:
         """Map target values onto the link scale."""
-        return _link(self.link, xp)(values)
+        return get_link(self.link).forward(values, xp)
 
     def inverse(self, values: np.ndarray) -> np.ndarray:
         """Map link-scale values back to the target's natural scale."""
-        return _inverse_link(self.link)(values)
+        return get_link(self.link).inverse(values, np)
 
 
 def _beta_ab(mu: Any, phi: Any) -> tuple[Any, Any]:

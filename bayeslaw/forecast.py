@@ -25,20 +25,11 @@ from bayeslaw.variables import get_variable
 POINT_DIM = "point"
 #: Short names accepted for the canonical inputs (``predict(params=..., tokens=...)``).
 INPUT_ALIASES = {"params": "N", "tokens": "D", "compute": "C"}
-_PLACEHOLDER = {"unit_interval": 0.5, "positive": 1.0, "nonnegative": 1.0, "real": 0.0}
 
 
 def in_support(values: xr.DataArray, target: str) -> xr.DataArray:
     """Whether each value lies where the canonical variable ``target`` is defined (NaN counts as outside)."""
-    constraint = get_variable(target).constraint
-    finite = np.isfinite(values)
-    if constraint == "unit_interval":
-        return finite & (values > 0) & (values < 1)
-    if constraint == "positive":
-        return finite & (values > 0)
-    if constraint == "nonnegative":
-        return finite & (values >= 0)
-    return finite
+    return get_variable(target).in_support(values)
 
 
 def sample_observations(
@@ -51,7 +42,7 @@ def sample_observations(
     NaN and a warning gives their number.
     """
     valid = in_support(mean, target)
-    safe = xr.where(valid, mean, _PLACEHOLDER[get_variable(target).constraint])
+    safe = xr.where(valid, mean, get_variable(target).support.inside)
     b_mean, *b_fam = xr.broadcast(family.transform(safe), *family_params.values())
     rng = np.random.default_rng(seed)
     noisy = family.sample(rng, b_mean.values, dict(zip(family_params, (b.values for b in b_fam), strict=True)))

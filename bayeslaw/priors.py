@@ -2,19 +2,20 @@
 
 A :class:`Prior` becomes a PyMC random variable only inside the model builder.
 Pooled parameters are sampled on their link scale as Normal variables, so their
-prior must be the matching family: ``LogNormal`` for a ``log`` link, ``Normal``
-for ``identity`` and ``LogitNormal`` for ``logit``.
+prior must be the link's matching family (:attr:`bayeslaw.links.Link.prior_family`:
+``LogNormal`` for ``log``, ``Normal`` for ``identity``, ``LogitNormal`` for ``logit``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pymc as pm
 
-_LINK_FAMILY = {"log": "LogNormal", "identity": "Normal", "logit": "LogitNormal"}
+if TYPE_CHECKING:
+    from bayeslaw.links import Link
 
 
 class PriorError(ValueError):
@@ -64,13 +65,13 @@ class Prior:
         """Create the PyMC random variable inside the current model context."""
         return getattr(pm, self.dist)(name, **self.kwargs, dims=dims)
 
-    def link_normal(self, link: str, where: str) -> tuple[float, float]:
+    def link_normal(self, link: Link, where: str) -> tuple[float, float]:
         """Return ``(mu, sigma)`` of this prior on the ``link`` scale, for pooled parameters."""
-        expected = _LINK_FAMILY[link]
+        expected = link.prior_family
         if self.dist != expected or set(self.kwargs) != {"mu", "sigma"}:
             raise PriorError(
-                f"{where}: a pooled parameter with a {link!r} link needs a {expected}(mu, sigma) prior "
-                f"(it is sampled as Normal on the {link} scale); got {self.dist}({dict(self.kwargs)})"
+                f"{where}: a pooled parameter with a {link.name!r} link needs a {expected}(mu, sigma) prior "
+                f"(it is sampled as Normal on the {link.name} scale); got {self.dist}({dict(self.kwargs)})"
             )
         return self.kwargs["mu"], self.kwargs["sigma"]
 

@@ -1,9 +1,8 @@
-"""Sampler backends, chosen in one place.
+"""Sampling: the sampler settings, dispatch to a backend, and the stuck-chain rerun policy.
 
-``nutpie`` (default) compiles the PyMC model with Numba and runs NUTS with a
-low-rank mass-matrix adaptation, which copes well with the strong correlations
-between amplitudes, exponents and E. ``pymc`` is PyMC's own NUTS; ``numpyro``
-runs through PyMC's JAX bridge when numpyro is installed.
+The backends themselves (``nutpie``, the default; ``pymc``; ``numpyro`` when
+installed) live in :mod:`bayeslaw.backends`; this module only chooses one by
+name and decides whether to rerun.
 
 **Stuck chains.** Scaling-law posteriors can have local modes of far lower
 density (the Chinchilla law's N and D terms can swap roles on some data). A
@@ -18,18 +17,12 @@ fit is checked like any other; if a chain is still stuck, the notes say that too
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
 import pymc as pm
 
-from bayeslaw import numba_cache, results
+from bayeslaw import results
+from bayeslaw.backends import Backend, Run, backend_names, get_backend
 from bayeslaw.constants import (
     DEFAULT_BACKEND,
     DEFAULT_CHAINS,
@@ -39,10 +32,6 @@ from bayeslaw.constants import (
     RESTART_SEED_OFFSET,
 )
 from bayeslaw.diagnostics import StuckChains, stuck_chains
-
-BACKENDS = ("nutpie", "pymc", "numpyro")
-#: Backends for which stuck chains are rerun (numpyro: detected and noted only).
-RESTARTABLE_BACKENDS = ("nutpie", "pymc")
 
 
 @dataclass(frozen=True)
@@ -60,8 +49,8 @@ class SamplerConfig:
     restart_stuck_chains: bool = True
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"unknown sampler backend {self.backend!r}; choose one of {BACKENDS}")
+        if self.backend not in backend_names():
+            raise ValueError(f"unknown sampler backend {self.backend!r}; choose one of {backend_names()}")
         for name in ("draws", "tune", "chains"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -79,47 +68,55 @@ class Sampled:
 
 
 def run_sampler(model: pm.Model, config: SamplerConfig, seed: int) -> Sampled:
-    """Sample ``model``; rerun once if a chain is stuck in a far lower mode (see the module docstring)."""
+    """Sample ``model`` with the configured backend; rerun once if a chain is stuck (see the module docstring)."""
+    backend = get_backend(config.backend)
     cores = config.cores or min(config.chains, 2)
-    restart = config.restart_stuck_chains and config.chains > 1 and config.backend in RESTARTABLE_BACKENDS
-    compiled = _compile_nutpie(model) if config.backend == "nutpie" else None
-    unconstrained = None
-    if compiled is not None:
-        idata = _sample_nutpie(compiled, config, seed, cores, store_unconstrained=restart)
-        unconstrained = results.pop_unconstrained_draws(idata)
-        restart = restart and unconstrained is not None  # a nutpie without the stat: detect, do not rerun
-    else:
-        idata = _sample_pymc(model, config, seed, cores)
-    stuck = _stuck(idata)
-    notes: list[str] = []
-    if stuck.chains and not restart:
-        if not config.restart_stuck_chains:
-            why = "restart_stuck_chains=False"
-        elif config.backend not in RESTARTABLE_BACKENDS:
-            why = f"no rerun with backend {config.backend!r}"
-        else:
-            why = "this nutpie does not store unconstrained draws"
-        notes.append(f"chains {list(stuck.chains)} sat far below the best chain's log density ({stuck.description}); not rerun ({why})")
-    elif stuck.chains:
-        rerun_seed = seed + RESTART_SEED_OFFSET
-        good = [c for c in range(config.chains) if c not in stuck.chains]
-        if compiled is not None:
-            starts = unconstrained[good, unconstrained.shape[1] // 2 :].reshape(-1, unconstrained.shape[-1])
-            idata = _sample_nutpie(_started_at(compiled, starts), config, rerun_seed, cores, store_unconstrained=False)
-        else:
-            initvals = _pymc_initvals(model, idata, good, config.chains, rerun_seed)
-            idata = _sample_pymc(model, config, rerun_seed, cores, initvals=initvals)
-        note = (
-            f"chains {list(stuck.chains)} sat far below the best chain's log density ({stuck.description}), as in a local "
-            f"mode with no real posterior mass. All {config.chains} chains were rerun once (seed {rerun_seed}), each started "
-            "at a draw of the other chains; the rerun is what this fit reports (restart_stuck_chains=False keeps the first run)"
-        )
-        again = _stuck(idata)
-        if again.chains:
-            note += f". The rerun still has chains {list(again.chains)} far below: {again.description}"
-        notes.append(note)
+    prepared = backend.prepare(model)
+    run = backend.sample(prepared, config, seed, cores, keep_state=_may_restart(backend, config))
+    run, notes = _rerun_stuck(backend, prepared, run, config, seed, cores)
+    idata = run.idata
     results.drop_warmup(idata)
     return Sampled(idata=idata, notes=tuple(notes))
+
+
+def _may_restart(backend: Backend, config: SamplerConfig) -> bool:
+    """Whether the policy may rerun stuck chains with this backend and these settings."""
+    return config.restart_stuck_chains and config.chains > 1 and backend.restarts
+
+
+def _no_restart_reason(backend: Backend, config: SamplerConfig, run: Run) -> str | None:
+    """Why stuck chains of ``run`` would not be rerun, or ``None`` if they would."""
+    if not config.restart_stuck_chains:
+        return "restart_stuck_chains=False"
+    if not backend.restarts:
+        return f"no rerun with backend {backend.lookup_name!r}"
+    return run.no_restart
+
+
+def _rerun_stuck(backend: Backend, prepared: object, run: Run, config: SamplerConfig, seed: int, cores: int) -> tuple[Run, list[str]]:
+    """The stuck-chain policy: detect chains far below the best in log density; rerun all once from the others' draws.
+
+    Returns the run the fit reports (the rerun, if there was one) and the notes saying what happened.
+    """
+    stuck = _stuck(run.idata)
+    if not stuck.chains:
+        return run, []
+    why = _no_restart_reason(backend, config, run)
+    if why is not None:
+        return run, [f"chains {list(stuck.chains)} sat far below the best chain's log density ({stuck.description}); not rerun ({why})"]
+    rerun_seed = seed + RESTART_SEED_OFFSET
+    good = [c for c in range(config.chains) if c not in stuck.chains]
+    starts = backend.start_points(prepared, run, good, config.chains, rerun_seed)
+    rerun = backend.sample(prepared, config, rerun_seed, cores, starts=starts)
+    note = (
+        f"chains {list(stuck.chains)} sat far below the best chain's log density ({stuck.description}), as in a local "
+        f"mode with no real posterior mass. All {config.chains} chains were rerun once (seed {rerun_seed}), each started "
+        "at a draw of the other chains; the rerun is what this fit reports (restart_stuck_chains=False keeps the first run)"
+    )
+    again = _stuck(rerun.idata)
+    if again.chains:
+        note += f". The rerun still has chains {list(again.chains)} far below: {again.description}"
+    return rerun, [note]
 
 
 def _stuck(idata: results.Results) -> StuckChains:
@@ -128,92 +125,3 @@ def _stuck(idata: results.Results) -> StuckChains:
     if log_density is None or log_density.sizes["chain"] < 2:
         return StuckChains((), "")
     return stuck_chains(log_density)
-
-
-def _compile_nutpie(model: pm.Model) -> Any:
-    """Compile ``model`` for nutpie (Numba), with the model's log density cacheable on disk."""
-    import nutpie
-
-    numba_cache.enable()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*BLAS.*")
-        return nutpie.compile_pymc_model(model)
-
-
-def _sample_nutpie(compiled: Any, config: SamplerConfig, seed: int, cores: int, *, store_unconstrained: bool) -> results.Results:
-    """Run nutpie on a compiled model."""
-    import nutpie
-
-    return nutpie.sample(
-        compiled,
-        draws=config.draws,
-        tune=config.tune,
-        chains=config.chains,
-        cores=cores,
-        seed=seed,
-        progress_bar=config.progress,
-        low_rank_modified_mass_matrix=config.low_rank,
-        target_accept=config.target_accept,
-        save_warmup=False,
-        store_unconstrained=store_unconstrained,
-    )
-
-
-def _started_at(compiled: Any, starts: np.ndarray) -> Any:
-    """A copy of a compiled nutpie model whose chains start at rows of ``starts`` (unconstrained points).
-
-    nutpie asks for each chain's start with a per-chain seed derived from the run's
-    seed, so picking the row with that seed keeps reruns reproducible whatever order
-    the chains start in.
-    """
-
-    def initial_point(seed: int) -> np.ndarray:
-        row = np.random.default_rng(seed).integers(len(starts))
-        return np.array(starts[row], dtype=np.float64)
-
-    return dataclasses.replace(compiled, initial_point_func=initial_point)
-
-
-def _pymc_initvals(model: pm.Model, idata: results.Results, good: list[int], chains: int, seed: int) -> list[dict[str, np.ndarray]]:
-    """Per-chain initial values for PyMC: draws (second half) of the chains in ``good``."""
-    post = results.posterior(idata)
-    rng = np.random.default_rng(seed)
-    n_draws = post.sizes["draw"]
-    picks = [(good[rng.integers(len(good))], int(rng.integers(n_draws // 2, n_draws))) for _ in range(chains)]
-    names = [rv.name for rv in model.free_RVs]
-    return [{name: post[name].isel(chain=c, draw=d).values for name in names} for c, d in picks]
-
-
-def _sample_pymc(
-    model: pm.Model, config: SamplerConfig, seed: int, cores: int, initvals: list[dict[str, np.ndarray]] | None = None
-) -> results.Results:
-    """Run PyMC's NUTS (or numpyro through PyMC's JAX bridge)."""
-    kwargs: dict[str, Any] = {"nuts_sampler": "numpyro"} if config.backend == "numpyro" else {}
-    if initvals is not None:
-        kwargs["initvals"] = initvals
-    with _pymc_logging(config.progress):
-        return pm.sample(
-            draws=config.draws,
-            tune=config.tune,
-            chains=config.chains,
-            cores=cores,
-            random_seed=seed,
-            target_accept=config.target_accept,
-            progressbar=config.progress,
-            compute_convergence_checks=False,
-            model=model,
-            **kwargs,
-        )
-
-
-@contextmanager
-def _pymc_logging(progress: bool) -> Iterator[None]:
-    """Silence PyMC's INFO logging unless a progress bar was asked for."""
-    logger = logging.getLogger("pymc")
-    level = logger.level
-    if not progress:
-        logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)

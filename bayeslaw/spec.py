@@ -4,25 +4,29 @@ A spec is a TOML file. Named specs ship in ``models/`` (installed as
 ``bayeslaw/specs``); :func:`resolve_spec` also accepts a path to a user's file, a
 dict, or a :class:`ModelSpec`. Example::
 
-    name = "chinchilla"
+    name = "my_hierarchical"
     law = "chinchilla"
-    description = "Chinchilla law, Student-t likelihood on log loss"
+    description = "Chinchilla law; E partially pooled over skill and datamix"
 
-    [likelihood]
-    family = "studentt"
-    priors = { sigma = { dist = "HalfNormal", sigma = 0.1 } }
+    [likelihood]                  # default: the law's family, with the family's default priors
+    family = "normal"
+    priors = { sigma = { dist = "HalfNormal", sigma = 0.05 } }
 
-    [priors]                      # override the law's defaults
-    alpha = { dist = "LogNormal", mu = -1.2, sigma = 0.5 }
+    [priors]                      # override the law's default priors (only those named)
+    alpha = { dist = "LogNormal", mu = -1.0, sigma = 0.5 }
 
-    [pooling]                     # per parameter: axis -> shared | partial | partial_centred | independent
+    [pooling]                     # per parameter: axis -> a mode of bayeslaw.pooling (shared, partial, ...)
     E = { skill = "partial", datamix = "partial" }
 
-    [pooling_scale]               # HalfNormal scale of group spread, on the link scale
-    default = 0.5
+    [pooling_scale]               # HalfNormal scale of group spread, on the link scale (default 0.5)
+    E = 0.3
 
-    [sampler]
-    draws = 1000
+    [sampler]                     # override bayeslaw's defaults (bayeslaw.constants)
+    draws = 2000
+
+Everything a spec does not name comes from the law (priors, family), the
+family (its parameters' priors) or bayeslaw's defaults: the shipped specs hold
+only what differs.
 """
 
 from __future__ import annotations
@@ -36,11 +40,9 @@ from typing import Any
 
 from bayeslaw.families import get_family
 from bayeslaw.laws import get_law
+from bayeslaw.pooling import get_mode, registered_modes
 from bayeslaw.priors import Prior
 
-#: ``partial`` is non-centred (offsets ``sd * z``); ``partial_centred`` samples the offsets directly
-#: (``offset ~ Normal(0, sd)``), better when each group is well informed by its data but the axis has few groups.
-POOLING_MODES = ("shared", "partial", "partial_centred", "independent")
 SAMPLER_KEYS = ("backend", "draws", "tune", "chains", "target_accept", "low_rank", "restart_stuck_chains")
 _TOP_KEYS = {"name", "law", "description", "likelihood", "priors", "pooling", "pooling_scale", "sampler"}
 DEFAULT_POOLING_SCALE = 0.5
@@ -111,8 +113,8 @@ class ModelSpec:
             if not isinstance(axes, Mapping):
                 raise SpecError(f'{source}: [pooling] {key} must be a table such as {{ skill = "partial" }}, got {axes!r}')
             for axis, mode in axes.items():
-                if mode not in POOLING_MODES:
-                    raise SpecError(f"{source}: [pooling] {key}.{axis} = {mode!r}; choose one of {POOLING_MODES}")
+                if mode not in registered_modes():
+                    raise SpecError(f"{source}: [pooling] {key}.{axis} = {mode!r}; choose one of {sorted(registered_modes())}")
             pooling[key] = dict(axes)
 
         pooling_scale = {}
@@ -159,12 +161,17 @@ class ModelSpec:
         return self.priors.get(param) or get_law(self.law).parameters[param].prior
 
     def family_prior(self, param: str) -> Prior:
-        """The prior of likelihood parameter ``param``."""
+        """The prior of likelihood parameter ``param``: the spec's override or the family's default."""
         return self.likelihood_priors.get(param) or get_family(self.family).params[param]
 
+    def effective_priors(self) -> dict[str, Prior]:
+        """Every prior the model uses: law parameters, then likelihood parameters."""
+        law = {name: self.prior(name) for name in get_law(self.law).parameters}
+        return law | {name: self.family_prior(name) for name in get_family(self.family).params}
+
     def pooling_of(self, param: str) -> dict[str, str]:
-        """Axis -> mode for ``param`` (axes not listed are shared)."""
-        return {axis: mode for axis, mode in self.pooling.get(param, {}).items() if mode != "shared"}
+        """Axis -> mode name for ``param``, for the axes along which it varies (axes not listed are shared)."""
+        return {axis: mode for axis, mode in self.pooling.get(param, {}).items() if get_mode(mode).varies}
 
     def scale_of(self, param: str) -> float:
         """HalfNormal scale of the group spread of ``param`` on its link scale."""

@@ -7,10 +7,44 @@ needs a new kind of quantity registers it with :func:`register_variable`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+import numpy as np
 
 Constraint = Literal["positive", "nonnegative", "unit_interval", "real"]
+Array = Any  # numpy array, pandas Series or xarray DataArray
+
+
+@dataclass(frozen=True)
+class Support:
+    """Where a variable is defined.
+
+    Attributes
+    ----------
+    contains
+        ``values -> bool array``: which finite values lie in the support.
+    outside
+        How values outside it are described in errors (``"zero or negative"``).
+    rule
+        The rule, as said after the variable's name (``"must be > 0"``).
+    inside
+        A value inside the support (a placeholder where a value outside must be replaced before a computation).
+    """
+
+    contains: Callable[[Array], Array]
+    outside: str
+    rule: str
+    inside: float
+
+
+SUPPORTS: dict[str, Support] = {
+    "positive": Support(lambda v: v > 0, "zero or negative", "must be > 0", 1.0),
+    "nonnegative": Support(lambda v: v >= 0, "negative", "must be >= 0", 1.0),
+    "unit_interval": Support(lambda v: (v > 0) & (v < 1), "outside (0, 1)", "must lie strictly between 0 and 1", 0.5),
+    "real": Support(lambda v: v == v, "not finite", "must be finite", 0.0),
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +68,15 @@ class Variable:
     description: str
     constraint: Constraint
     aliases: tuple[str, ...] = ()
+
+    @property
+    def support(self) -> Support:
+        """Where this variable is defined (from its ``constraint``)."""
+        return SUPPORTS[self.constraint]
+
+    def in_support(self, values: Array) -> Array:
+        """Whether each value is finite and inside this variable's support (NaN counts as outside)."""
+        return np.isfinite(values) & self.support.contains(values)
 
 
 VARIABLES: dict[str, Variable] = {}

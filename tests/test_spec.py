@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import numpy as np
 import pymc as pm
 import pytest
 from scipy import stats
 
+from bayeslaw.families import get_family
+from bayeslaw.laws import get_law
 from bayeslaw.model_builder import build_model
 from bayeslaw.priors import Prior, PriorError
+from bayeslaw.sampling import SamplerConfig
 from bayeslaw.simulate import simulate
-from bayeslaw.spec import ModelSpec, SpecError, available_specs, resolve_spec
+from bayeslaw.spec import DEFAULT_POOLING_SCALE, ModelSpec, SpecError, available_specs, resolve_spec
 
 TRUE = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.34, "beta": 0.36}
 
@@ -54,13 +59,40 @@ def _logp(model: pm.Model, name: str, value: float | np.ndarray) -> float:
     return float(np.sum(pm.logp(model[name], value).eval()))
 
 
+# ---------------------------------------------------------------- defaults live in the law
+@pytest.mark.parametrize("name", sorted(available_specs()))
+def test_shipped_spec_holds_only_overrides_of_the_defaults(name):
+    """A spec's effective priors are the law's (and family's) defaults merged with its overrides, and it overrides
+    nothing with a copy of the default: default priors are written once, in the law class."""
+    spec = resolve_spec(name)
+    law = get_law(spec.law)
+    family = get_family(spec.family)
+    defaults = {k: par.prior for k, par in law.parameters.items()} | dict(family.params)
+    overrides = {**spec.priors, **spec.likelihood_priors}
+    assert spec.effective_priors() == defaults | overrides
+    assert all(prior != defaults[k] for k, prior in overrides.items()), overrides
+    assert all(value != getattr(SamplerConfig(), key) for key, value in spec.sampler.items()), spec.sampler
+    assert spec.pooling_scale.get("default", DEFAULT_POOLING_SCALE + 1) != DEFAULT_POOLING_SCALE
+    raw = tomllib.loads(available_specs()[name].read_text())
+    assert raw.get("likelihood", {}).get("family", "") != law.default_family
+
+
+def test_effective_priors_merge_overrides_with_law_defaults():
+    spec = ModelSpec.from_dict(tomllib.loads(USER_TOML))
+    effective = spec.effective_priors()
+    assert effective["alpha"] == Prior("LogNormal", {"mu": -2.0, "sigma": 0.1})  # the spec's
+    assert effective["beta"] == get_law("chinchilla").parameters["beta"].prior  # the law's
+    assert effective["sigma"] == Prior("HalfNormal", {"sigma": 0.5})  # the spec's likelihood prior
+    assert set(effective) == {"E", "a_ref", "b_ref", "alpha", "beta", "sigma"}  # normal: no nu
+
+
 # ---------------------------------------------------------------- resolution
 def test_resolve_by_name():
     spec = resolve_spec("chinchilla")
     assert spec.name == "chinchilla" and spec.law == "chinchilla" and spec.family == "studentt"
     assert spec.source.endswith("chinchilla.toml")
     assert "chinchilla" in available_specs()
-    assert spec.sampler["target_accept"] == 0.9
+    assert spec.sampler == {} and SamplerConfig(**spec.sampler).target_accept == 0.9  # bayeslaw's defaults
 
 
 def test_resolve_by_path_dict_and_spec(tmp_path):

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from bayeslaw.laws.base import Law, Parameter, get_law, registered_laws
+from bayeslaw.registry import import_modules
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
+import_modules(__name__, __path__)
 
 __all__ = ["Law", "Parameter", "get_law", "registered_laws"]

@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from bayeslaw.links import get_link
 from bayeslaw.priors import Prior
+from bayeslaw.registry import Registry
 
 Array = Any  # numpy array, xarray DataArray or pytensor tensor
 
-_REGISTRY: dict[str, type[Law]] = {}
+LAWS = Registry("law", "bayeslaw.laws")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class Parameter:
     prior: Prior
     description: str = ""
 
+    def __post_init__(self) -> None:
+        get_link(self.link)  # raises for an unknown link, naming the known ones
+
 
 class Law:
     """Base class of a scaling law.
@@ -59,6 +64,9 @@ class Law:
         Name -> :class:`Parameter`.
     default_family
         Likelihood family used unless the spec says otherwise.
+    raw_form
+        The quantities of :meth:`derived` that :meth:`from_raw` accepts in place
+        of the sampled parameters (the paper's form), e.g. ``("A", "B")``.
     """
 
     lookup_name: ClassVar[str]
@@ -67,16 +75,12 @@ class Law:
     centred_inputs: ClassVar[tuple[str, ...]] = ()
     parameters: ClassVar[dict[str, Parameter]]
     default_family: ClassVar[str] = "studentt"
+    raw_form: ClassVar[tuple[str, ...]] = ()
     formula: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        name = cls.__dict__.get("lookup_name")
-        if name is None:
-            return
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"a law named {name!r} is already registered ({_REGISTRY[name].__qualname__})")
-        _REGISTRY[name] = cls
+        LAWS.add(cls)
 
     def mean(self, x: Mapping[str, Array], p: Mapping[str, Array], refs: Mapping[str, float], xp: Any) -> Array:
         """Expected target at inputs ``x`` for parameters ``p`` (natural scale)."""
@@ -120,16 +124,9 @@ class Law:
 
 def get_law(name: str) -> Law:
     """Return an instance of the law registered as ``name``."""
-    from bayeslaw import laws as _laws  # noqa: F401  (ensures every law module is imported)
-
-    try:
-        return _REGISTRY[name]()
-    except KeyError:
-        raise KeyError(f"unknown law {name!r}; registered laws: {sorted(_REGISTRY)}") from None
+    return LAWS.get(name)()
 
 
 def registered_laws() -> dict[str, type[Law]]:
     """Name -> class of every registered law."""
-    from bayeslaw import laws as _laws  # noqa: F401
-
-    return dict(_REGISTRY)
+    return LAWS.classes()

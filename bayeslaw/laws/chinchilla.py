@@ -22,6 +22,7 @@ class Chinchilla(Law):
     """L(N, D) = E + A / N^alpha + B / D^beta."""
 
     lookup_name = "chinchilla"
+    raw_form = ("A", "B")
     inputs = ("N", "D")
     target = "loss"
     centred_inputs = ("N", "D")

@@ -29,6 +29,7 @@ class ErrorLink(Law):
     """Err(L) = eps - k exp(-gamma L)."""
 
     lookup_name = "error_link"
+    raw_form = ("k",)
     inputs = ("loss",)
     target = "error"
     centred_inputs = ("loss",)

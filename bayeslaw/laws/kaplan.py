@@ -28,6 +28,7 @@ class Kaplan(Law):
     """L(N, D) = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D."""
 
     lookup_name = "kaplan"
+    raw_form = ("N_c", "D_c")
     inputs = ("N", "D")
     target = "loss"
     centred_inputs = ("N", "D")

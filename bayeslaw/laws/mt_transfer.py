@@ -29,6 +29,7 @@ class MTCrossEntropy(Law):
     """Downstream cross-entropy after fine-tuning: L(Dp) = E + A / Dp^alpha."""
 
     lookup_name = "mt_crossentropy"
+    raw_form = ("A",)
     inputs = ("Dp",)
     target = "loss"
     centred_inputs = ("Dp",)
@@ -58,6 +59,7 @@ class MTBleu(Law):
     """BLEU log-law after fine-tuning: f(Dp) = (log(A Dp^alpha))^beta."""
 
     lookup_name = "mt_bleu"
+    raw_form = ("A",)
     inputs = ("Dp",)
     target = "bleu"
     centred_inputs = ("Dp",)

@@ -31,6 +31,7 @@ class Overtraining(Law):
     """L(C, M) = E + (a M^eta + b M^-eta) C^-eta, i.e. E + A/N^(2 eta) + B/D^(2 eta)."""
 
     lookup_name = "overtraining"
+    raw_form = ("a_M", "b_M")
     inputs = ("N", "D")
     target = "loss"
     centred_inputs = ("N", "D")

@@ -47,6 +47,7 @@ class RectifiedFinetune(Law):
     """L(D) = B / (D_l + D^beta) + E over fine-tuning examples D (see the module docstring)."""
 
     lookup_name = "rectified_finetune"
+    raw_form = ("E", "B", "D_l")
     inputs = ("examples",)
     target = "loss"
     centred_inputs = ("examples",)

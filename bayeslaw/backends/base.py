@@ -1,0 +1,115 @@
+"""The sampler-backend protocol and registry.
+
+A backend turns a PyMC model into posterior draws. It says, by its class
+attributes, whether it can start chains at given points (``restarts``), which
+optional modules it needs (``requires``) and which extra of the package
+installs them (``extra``). The calls, in order:
+
+1. :meth:`Backend.prepare` once per model (e.g. nutpie's Numba compilation);
+2. :meth:`Backend.sample`, which returns a :class:`Run`;
+3. only to rerun chains: :meth:`Backend.start_points` from a first run, then
+   :meth:`Backend.sample` again with ``starts``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pymc as pm
+
+from bayeslaw import results
+from bayeslaw.registry import Registry
+
+BACKENDS = Registry("sampler backend", "bayeslaw.backends")
+
+
+class BackendUnavailable(ImportError):
+    """Raised when a backend's optional dependency is not installed; the message names the extra to install."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One sampler run.
+
+    Attributes
+    ----------
+    idata
+        The draws (warm-up excluded or not, as the backend returns them).
+    state
+        What the backend keeps to start a later run at this run's draws (backend-specific).
+    no_restart
+        Why chains cannot be restarted from this run, or ``None`` if they can.
+    """
+
+    idata: results.Results
+    state: Any = None
+    no_restart: str | None = None
+
+
+class Backend:
+    """Base class of a sampler backend.
+
+    Class attributes
+    ----------------
+    lookup_name
+        Name used in specs (``[sampler] backend = "nutpie"``) and on the command line.
+    description
+        One line for docs and ``--help``.
+    restarts
+        Whether :meth:`start_points` and ``sample(..., starts=...)`` are implemented.
+    requires
+        Importable modules the backend needs beyond bayeslaw's own dependencies.
+    extra
+        The package extra that installs ``requires`` (``pip install "bayeslaw[extra]"``).
+    """
+
+    lookup_name: ClassVar[str]
+    description: ClassVar[str] = ""
+    restarts: ClassVar[bool] = False
+    requires: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        BACKENDS.add(cls)
+
+    @classmethod
+    def missing(cls) -> str | None:
+        """Why this backend cannot run here (a missing optional module), or ``None`` if it can."""
+        absent = [module for module in cls.requires if importlib.util.find_spec(module) is None]
+        if not absent:
+            return None
+        install = f'pip install "bayeslaw[{cls.extra}]"' if cls.extra else f"pip install {' '.join(absent)}"
+        return f"sampler backend {cls.lookup_name!r} needs {' and '.join(absent)}, not installed here; install with: {install}"
+
+    def prepare(self, model: pm.Model) -> Any:
+        """What :meth:`sample` runs on (the model itself unless the backend compiles it)."""
+        return model
+
+    def sample(self, prepared: Any, config: Any, seed: int, cores: int, *, starts: Any = None, keep_state: bool = False) -> Run:
+        """Sample ``prepared`` with ``config`` (a :class:`bayeslaw.sampling.SamplerConfig`).
+
+        ``starts``: start points from :meth:`start_points` (backends with ``restarts`` only).
+        ``keep_state``: keep what :meth:`start_points` will need in the returned run.
+        """
+        raise NotImplementedError
+
+    def start_points(self, prepared: Any, run: Run, chains: list[int], n_chains: int, seed: int) -> Any:
+        """Start points for ``n_chains`` new chains, taken from the second half of ``run``'s ``chains``."""
+        raise NotImplementedError(f"backend {self.lookup_name!r} cannot start chains at given points")
+
+
+def get_backend(name: str) -> Backend:
+    """Return the backend registered as ``name``; ``BackendUnavailable`` if its optional dependency is missing."""
+    cls = BACKENDS.get(name)
+    why = cls.missing()
+    if why is not None:
+        raise BackendUnavailable(why)
+    return cls()
+
+
+def backend_names() -> tuple[str, ...]:
+    """Names of every registered backend, installed or not (for validation and the CLI)."""
+    return tuple(sorted(BACKENDS.classes()))
