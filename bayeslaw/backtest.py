@@ -51,7 +51,9 @@ INNER_MIN_TRAIN: int = 8
 #: Sampler settings of backtest fits unless given: modest, since a backtest refits at every cut.
 BACKTEST_SAMPLER: dict[str, int] = {"draws": 500, "tune": 500, "chains": 4}
 #: A small grid of starts for the point fit in backtests (3 x 3 x 3 x 3 x 3 = 243 starts).
-POINTFIT_STARTS: np.ndarray = start_grid(a=(0.0, 10.0, 20.0), b=(0.0, 10.0, 20.0), e=(-1.0, 0.0, 1.0), alpha=(0.2, 0.5, 1.0), beta=(0.2, 0.5, 1.0))
+POINTFIT_STARTS: np.ndarray = start_grid(
+    a=(0.0, 10.0, 20.0), b=(0.0, 10.0, 20.0), e=(-1.0, 0.0, 1.0), alpha=(0.2, 0.5, 1.0), beta=(0.2, 0.5, 1.0)
+)
 
 
 @dataclass(frozen=True)
@@ -255,12 +257,18 @@ class Stack:
     def name(self) -> str:
         return self.label or "stack(" + "+".join(_as_forecaster(m).name for m in self.members) + ")"
 
-    def weights(self, ctx: Context, train: ScalingData) -> tuple[list[Forecaster], np.ndarray, list[tuple[list[Predictive], Split]], list[str]]:
+    def weights(
+        self, ctx: Context, train: ScalingData
+    ) -> tuple[list[Forecaster], np.ndarray, list[tuple[list[Predictive], Split]], list[str]]:
         """Members used, their weights, the internal forecasts they came from, and notes."""
         members = [_as_forecaster(m) for m in self.members]
         inner = [(split, [m.forecast(ctx, split) for m in members]) for split in ctx.inner_splits(train)]
         ok = [all(preds[k].converged for _, preds in inner) for k in range(len(members))]
-        notes = [f"WARNING: stack member {members[k].name!r} left out: a fit on the training runs did not converge" for k in range(len(members)) if not ok[k]]
+        notes = [
+            f"WARNING: stack member {members[k].name!r} left out: a fit on the training runs did not converge"
+            for k in range(len(members))
+            if not ok[k]
+        ]
         keep = [k for k in range(len(members)) if ok[k]]
         if not keep:
             keep = list(range(len(members)))
@@ -269,7 +277,9 @@ class Stack:
             w = np.full(len(keep), 1.0 / len(keep))
             notes.append("no internal cut had enough training runs: equal weights")
         else:
-            lpd = np.concatenate([np.column_stack([preds[k].log_density(s.test.values(s.test.target)) for k in keep]) for s, preds in inner])
+            lpd = np.concatenate(
+                [np.column_stack([preds[k].log_density(s.test.values(s.test.target)) for k in keep]) for s, preds in inner]
+            )
             w = stacking_weights(lpd)
         used = [members[k] for k in keep]
         notes.append("stacking weights: " + ", ".join(f"{m.name} {wk:.2f}" for m, wk in zip(used, w, strict=True)))
@@ -306,7 +316,9 @@ class Growth:
         inner = _as_forecaster(self.base).inner(ctx, train)
         if not inner:
             return 0.0, ["no internal cut had enough training runs: no extrapolation widening learned"]
-        tau = learn_growth([p for p, _ in inner], [s.test.values(s.test.target) for _, s in inner], [s.distance for _, s in inner], seed=ctx.seed)
+        tau = learn_growth(
+            [p for p, _ in inner], [s.test.values(s.test.target) for _, s in inner], [s.distance for _, s in inner], seed=ctx.seed
+        )
         return tau, [f"growth rate learned on {sum(len(s.test) for _, s in inner)} internal held-out runs: {tau:.3g} per decade"]
 
     def forecast(self, ctx: Context, split: Split) -> Predictive:

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
+
 from bayeslaw.predictive import Predictive
 
 #: HalfNormal scale of the growth rate tau, in log-target units per decade beyond the training range.

@@ -96,7 +96,9 @@ class Predictive:
         def pick(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else np.broadcast_to(a, (self.n_draws, a.shape[1]))[index]
 
-        return replace(self, mean=self.mean[index], observation=self.observation[index], loc=pick(self.loc), scale=pick(self.scale), df=pick(self.df))
+        return replace(
+            self, mean=self.mean[index], observation=self.observation[index], loc=pick(self.loc), scale=pick(self.scale), df=pick(self.df)
+        )
 
 
 def quantiles(draws: np.ndarray, probs: Sequence[float]) -> np.ndarray:
