@@ -416,6 +416,8 @@ def backtest(
     for cut in cuts:
         if not 0 < cut < 1:
             raise ValueError(f"cuts are fractions of the largest {by!r} in (0, 1); got {cut}")
+    if by not in data.frame:
+        raise ValueError(f"by={by!r} is not a column of the data (columns: {list(data.frame.columns)})")
     ctx = context or Context(by=by, seed=seed, sampler=dict(sampler or BACKTEST_SAMPLER))
     forecasters = [_as_forecaster(m) for m in models]
     names = [f.name for f in forecasters]
