@@ -181,3 +181,15 @@ def test_backtest_of_real_fits_on_simulated_data():
     assert table["converged"].all()
     assert table.loc["chinchilla", "median_abs_pct_error"] < 3.0
     assert table.loc["chinchilla", "cover_obs_90"] >= 0.6
+
+
+def test_calibration_plots_draw_every_model():
+    from bayeslaw.plotting.calibration import plot_coverage, plot_error_vs_extrapolation, plot_pit
+
+    result = backtest(frame(80), [Oracle("good"), Oracle("off", bias=0.2)], cuts=(0.1,), by="C")
+    fig = plot_coverage(result)
+    assert len(fig.axes[0].lines) == 2 * 2 + 1
+    assert len(plot_pit(result).axes) == 2
+    assert len(plot_error_vs_extrapolation(result).axes[0].collections) == 2
+    with pytest.raises(ValueError, match="unknown models"):
+        plot_pit(result, models=["nope"])
