@@ -82,36 +82,38 @@ def datasets(names: list[str]) -> list[tuple[str, bayeslaw.ScalingData, str, str
 
 
 def law_choice(seeds: int, sampler: dict) -> pd.DataFrame:
-    """Which of chinchilla / kaplan LFO prefers, on data simulated from each (two designs)."""
+    """Which of chinchilla / kaplan LFO prefers, on data simulated from one of them (two designs: truth and grid differ)."""
     truths = {
         "chinchilla": {"E": 1.7, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.28},
         "kaplan": {"N_c": 8.8e13, "D_c": 5.4e13, "alpha_N": 0.076, "alpha_D": 0.095},
     }
     designs = {
-        "grid 8x5": {},
-        "wide 10x4": {"sizes": tuple(np.geomspace(3e6, 3e9, 10)), "tokens_per_param": (2.0, 10.0, 50.0, 250.0)},
+        "chinchilla truth, grid 8 sizes x 5 ratios": ("chinchilla", {}),
+        "kaplan truth, 10 sizes x 4 ratios (2-250 tokens/param)": (
+            "kaplan",
+            {"sizes": tuple(np.geomspace(3e6, 3e9, 10)), "tokens_per_param": (2.0, 10.0, 50.0, 250.0)},
+        ),
     }
     rows = []
-    for design, grid in designs.items():
-        for truth, params in truths.items():
-            for seed in range(seeds):
-                sim = simulate(truth, params, sigma=0.01, seed=seed, **grid)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    cmp = compare_lfo(sim.data, ["chinchilla", "kaplan"], cuts=(0.1,), seed=seed, sampler=sampler, allow_unconverged=True)
-                rows.append(
-                    {
-                        "design": design,
-                        "truth": truth,
-                        "seed": seed,
-                        "picked": cmp.best,
-                        "elpd_diff": float(cmp.table["elpd_diff"].iloc[1]),
-                        "se_diff": float(cmp.table["se_diff"].iloc[1]),
-                        "weight_true": float(cmp.table.loc[truth, "weight"]),
-                        "converged": bool(cmp.table["converged"].all()),
-                    }
-                )
-                print(rows[-1], flush=True)
+    for design, (truth, grid) in designs.items():
+        for seed in range(seeds):
+            sim = simulate(truth, truths[truth], sigma=0.01, seed=seed, **grid)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cmp = compare_lfo(sim.data, ["chinchilla", "kaplan"], cuts=(0.1,), seed=seed, sampler=sampler, allow_unconverged=True)
+            rows.append(
+                {
+                    "design": design,
+                    "truth": truth,
+                    "seed": seed,
+                    "picked": cmp.best,
+                    "elpd_diff": float(cmp.table["elpd_diff"].iloc[1]),
+                    "se_diff": float(cmp.table["se_diff"].iloc[1]),
+                    "weight_true": float(cmp.table.loc[truth, "weight"]),
+                    "converged": bool(cmp.table["converged"].all()),
+                }
+            )
+            print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
 
