@@ -70,7 +70,7 @@ def fit_signals(fit: Fit) -> list[str]:
         few = ratio < TOKENS_PER_PARAM_MIN
         if few.any():
             lines.append(
-                f"CAUTION: {int(few.sum())} run(s) have fewer than {TOKENS_PER_PARAM_MIN:g} token per parameter, where the law is unreliable"
+                f"CAUTION: {int(few.sum())} run(s) have fewer than {TOKENS_PER_PARAM_MIN:g} token per parameter (law unreliable there)"
             )
     return lines
 
