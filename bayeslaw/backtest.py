@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from bayeslaw.constants import DEFAULT_SEED
+from bayeslaw.constants import DEFAULT_SEED, RHAT_MAX
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning
 from bayeslaw.extrapolation import decades_beyond, learn_growth, widen
@@ -166,7 +166,9 @@ def predictive_from_fit(fit_: Fit, test: ScalingData, seed: int) -> Predictive:
         with np.errstate(invalid="ignore", divide="ignore"):
             loc = np.log(mean)
     notes = () if fit_.converged else (f"WARNING: fit of {fit_.spec.name!r} did not converge: {fit_.diagnostics.banner()}",)
-    return Predictive(mean=mean, observation=obs, loc=loc, scale=scale, df=df, converged=fit_.converged, notes=notes)
+    diag = fit_.diagnostics
+    agree = bool(diag.max_rhat <= diag.thresholds.get("rhat_max", RHAT_MAX))
+    return Predictive(mean=mean, observation=obs, loc=loc, scale=scale, df=df, converged=fit_.converged, notes=notes, chains_agree=agree)
 
 
 def _inner_default(forecaster: Forecaster, ctx: Context, train: ScalingData) -> list[tuple[Predictive, Split]]:
@@ -244,9 +246,10 @@ class Stack:
     The weights maximise the summed log predictive density of the mixture over
     the runs held out by internal cuts of the training set (see
     :mod:`bayeslaw.stacking`); the forecast mixes the members' draws by weight.
-    A member whose fits at the internal cuts did not converge is left out, and the
-    forecast's notes say so in a WARNING line; if none converged, all are kept
-    and the forecast is flagged as not converged.
+    A member whose chains disagree (r_hat) at an internal cut is left out, and
+    the forecast's notes say so in a WARNING line; a member that fails only on
+    effective sample size is kept with a CAUTION line, and the forecast is
+    flagged as not converged. If no member is usable, all are kept, flagged.
     """
 
     members: Sequence[ModelLike | Forecaster]
@@ -263,9 +266,16 @@ class Stack:
         """Members used, their weights, the internal forecasts they came from, and notes."""
         members = [_as_forecaster(m) for m in self.members]
         inner = [(split, [m.forecast(ctx, split) for m in members]) for split in ctx.inner_splits(train)]
-        ok = [all(preds[k].converged for _, preds in inner) for k in range(len(members))]
+        ok = [all(preds[k].chains_agree for _, preds in inner) for k in range(len(members))]
+        short = [all(preds[k].converged for _, preds in inner) for k in range(len(members))]
         notes = [
-            f"WARNING: stack member {members[k].name!r} left out: a fit on the training runs did not converge"
+            f"CAUTION: stack member {members[k].name!r} kept: its chains agree (r_hat) but a fit at an internal cut has too few "
+            "effective draws; the forecast is flagged as not converged"
+            for k in range(len(members))
+            if ok[k] and not short[k]
+        ]
+        notes += [
+            f"WARNING: stack member {members[k].name!r} left out: its chains disagree (r_hat) at an internal cut"
             for k in range(len(members))
             if not ok[k]
         ]
@@ -292,7 +302,7 @@ class Stack:
             if not p.converged:
                 notes.append(f"WARNING: stack member {m.name!r} did not converge on the full training set")
         mixed = mixture(preds, w, self.n_draws, ctx.seed + 19)
-        converged = mixed.converged and not any(n.startswith("WARNING: no member") for n in notes)
+        converged = mixed.converged and not any(n.startswith(("WARNING: no member", "CAUTION: stack member")) for n in notes)
         return Predictive(mixed.mean, mixed.observation, mixed.loc, mixed.scale, mixed.df, converged, tuple(notes))
 
     def inner(self, ctx: Context, train: ScalingData) -> list[tuple[Predictive, Split]]:

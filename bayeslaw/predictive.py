@@ -50,6 +50,9 @@ class Predictive:
         where the forecast has no density.
     converged
         Whether every fit behind the forecast passed its convergence checks.
+    chains_agree
+        Whether every fit behind it passed the r_hat check (a fit may fail on
+        effective sample size alone: its draws are then few, not wrong).
     notes
         What was done to make it (members, weights, widening), for reports.
     """
@@ -61,6 +64,7 @@ class Predictive:
     df: np.ndarray | None = None
     converged: bool = True
     notes: tuple[str, ...] = field(default_factory=tuple)
+    chains_agree: bool = True
 
     @property
     def n_draws(self) -> int:
@@ -185,4 +189,5 @@ def mixture(members: Sequence[Predictive], weights: Sequence[float], n_draws: in
         scale=stack("scale"),
         df=stack("df"),
         converged=all(m.converged for m, wk in zip(members, w, strict=True) if wk > 0),
+        chains_agree=all(m.chains_agree for m, wk in zip(members, w, strict=True) if wk > 0),
     )

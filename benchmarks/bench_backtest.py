@@ -138,6 +138,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench_backtest_results"))
     parser.add_argument("--law-choice", action="store_true")
     parser.add_argument("--law-choice-seeds", type=int, default=10)
+    parser.add_argument("--only", nargs="+", help="run only these candidates (labels, e.g. stack stack+growth)")
+    parser.add_argument("--partners", nargs="+", help="stacking partners of the default model (default: per dataset)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     sampler = {"draws": args.draws, "tune": args.draws, "chains": args.chains}
@@ -149,7 +151,9 @@ def main() -> None:
     for label, data, by, default, others, pointfit in datasets(args.datasets):
         tick = time.time()
         ctx = Context(by=by, seed=args.seed, sampler=sampler)
-        result = backtest(data, candidates(default, others, pointfit), cuts=args.cuts, by=by, context=ctx)
+        chosen = candidates(default, others if args.partners is None else args.partners, pointfit)
+        chosen = [c for c in chosen if args.only is None or c.name in args.only]
+        result = backtest(data, chosen, cuts=args.cuts, by=by, context=ctx)
         forecasts = result.forecasts.assign(dataset=label)
         forecasts.to_csv(args.out / f"{label}.csv", index=False)
         frames.append(forecasts)
