@@ -193,3 +193,24 @@ def test_calibration_plots_draw_every_model():
     assert len(plot_error_vs_extrapolation(result).axes[0].collections) == 2
     with pytest.raises(ValueError, match="unknown models"):
         plot_pit(result, models=["nope"])
+
+
+@dataclass(frozen=True)
+class Flawed(Oracle):
+    """An Oracle whose fits fail a convergence check: on ESS only (chains agree) or on r_hat."""
+
+    chains_agree: bool = True
+
+    def forecast(self, ctx: Context, split: Split) -> Predictive:
+        pred = super().forecast(ctx, split)
+        return Predictive(pred.mean, pred.observation, pred.loc, pred.scale, pred.df, converged=False, chains_agree=self.chains_agree)
+
+
+def test_stack_leaves_out_disagreeing_chains_and_flags_short_ones():
+    data = frame(80)
+    stack = Stack([Oracle("good"), Flawed("rhat", bias=0.1, chains_agree=False), Flawed("ess", bias=0.05)], label="s")
+    result = backtest(data, [stack], cuts=(0.1,), by="C")
+    notes = result.forecasts["notes"].iloc[0]
+    assert "'rhat' left out" in notes and "WARNING" in notes
+    assert "CAUTION: stack member 'ess' kept" in notes
+    assert not result.forecasts["converged"].any()
