@@ -17,10 +17,19 @@ N = np.array([1e7, 1e8, 1e9, 1e10])
 D = np.array([2e8, 2e9, 2e10, 2e11])
 
 
+def joint_params(q: float) -> dict[str, float]:
+    """CHIN's law in the joint law's parameters (the same A, B, alpha, beta, E) with joint exponent q."""
+    raw = {"E": CHIN["E"], "A": CHIN["a_ref"] * REFS["N"] ** CHIN["alpha"], "B": CHIN["b_ref"] * REFS["D"] ** CHIN["beta"]}
+    return get_law("chinchilla_joint").from_raw({**raw, "alpha": CHIN["alpha"], "beta": CHIN["beta"], "q": q}, REFS, np)
+
+
 def test_joint_law_is_chinchilla_at_q_1():
     joint, chin = get_law("chinchilla_joint"), get_law("chinchilla")
     x = {"N": N, "D": D}
-    assert joint.mean(x, {**CHIN, "q": 1.0}, REFS, np) == pytest.approx(chin.mean(x, CHIN, REFS, np), rel=1e-12)
+    p = joint_params(1.0)
+    assert joint.mean(x, p, REFS, np) == pytest.approx(chin.mean(x, CHIN, REFS, np), rel=1e-12)
+    derived = joint.derived(p, REFS, np)
+    assert derived["A"] == pytest.approx(CHIN["a_ref"] * REFS["N"] ** CHIN["alpha"], rel=1e-10)
 
 
 def test_joint_law_is_kaplan_at_e_0_and_q_alpha_d():
@@ -37,7 +46,7 @@ def test_joint_law_is_kaplan_at_e_0_and_q_alpha_d():
 
 def test_joint_law_stays_finite_for_small_q_and_matches_pytensor():
     joint = get_law("chinchilla_joint")
-    p = {**CHIN, "q": 0.02}
+    p = joint_params(0.02)
     x = {"N": N, "D": D}
     values = joint.mean(x, p, REFS, np)
     assert np.isfinite(values).all()
@@ -93,7 +102,7 @@ def test_unique_tokens_column_is_recognised():
 def test_joint_law_recovers_q():
     truth = {"E": 1.7, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.28, "q": 0.6}
     sim = simulate("chinchilla_joint", truth, sigma=0.005, seed=3)
-    fit = bayeslaw.fit(sim.data, "chinchilla_joint", draws=500, tune=1000, chains=4, random_seed=3)
+    fit = bayeslaw.fit(sim.data, "chinchilla_joint", draws=1000, tune=1000, chains=4, random_seed=3)
     assert fit.converged
     row = fit.summary().loc["q"]
     assert row["lower"] <= truth["q"] <= row["upper"]
@@ -111,7 +120,7 @@ def test_data_constrained_recovers_repetition_decay():
     truth = law.from_raw({"E": 1.7, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.28, "R_D_star": 10.0, "R_N_star": 5.3}, refs, np)
     data["loss"] = law.mean({"N": n, "D": d, "U": u}, truth, refs, np) * np.exp(0.005 * rng.standard_normal(n.size))
     scaling = bayeslaw.ScalingData.from_frame(data, inputs=["N", "D", "U"])
-    fit = bayeslaw.fit(scaling, "data_constrained", draws=500, tune=1000, chains=4, random_seed=4)
+    fit = bayeslaw.fit(scaling, "data_constrained", draws=1000, tune=1000, chains=4, random_seed=4)
     assert fit.converged
     row = fit.summary().loc["R_D_star"]
     assert row["lower"] <= 10.0 <= row["upper"]

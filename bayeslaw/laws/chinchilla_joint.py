@@ -8,10 +8,15 @@
 both: ``q < 1`` makes the loss follow the larger of the two terms more closely
 (a model-size or a data bottleneck), ``q > 1`` lets them compound. Reach for it
 when the Chinchilla and Kaplan laws forecast differently and stacking gives both
-weight: the data then decide ``q``. Sampled at the data's reference scales like
-:mod:`bayeslaw.laws.chinchilla` (``a_ref``, ``b_ref`` are the terms at N0, D0);
-the bracket is computed as ``q * logaddexp(log t_N / q, log t_D / q)`` so it is
-stable for small ``q``. No closed-form compute optimum: it is found numerically.
+weight: the data then decide ``q``. Sampled like :mod:`bayeslaw.laws.kaplan`, at the data's
+reference scales N0, D0::
+
+    L = E + L_r [f (N/N0)^(-alpha/q) + (1 - f) (D/D0)^(-beta/q)]^q
+
+with ``L_r`` the reducible loss at (N0, D0) and ``f`` the model-size share of the
+bracket there (the Chinchilla-style terms at N0, D0 are ``f^q L_r`` and
+``(1 - f)^q L_r``), which keeps ``q`` from trading off against the amplitudes.
+The bracket is a ``logaddexp``, stable for small ``q``. No closed-form compute optimum: it is found numerically.
 """
 
 from __future__ import annotations
@@ -34,8 +39,8 @@ class ChinchillaJoint(Law):
     formula = "L(N, D) = E + [(A/N^alpha)^(1/q) + (B/D^beta)^(1/q)]^q"
     parameters: ClassVar[dict[str, Parameter]] = {
         "E": Parameter("log", Prior("LogNormal", {"mu": 0.5, "sigma": 0.5}), "irreducible loss"),
-        "a_ref": Parameter("log", Prior("LogNormal", {"mu": -1.0, "sigma": 1.0}), "model-size term A/N0^alpha at the reference size N0"),
-        "b_ref": Parameter("log", Prior("LogNormal", {"mu": -1.0, "sigma": 1.0}), "data term B/D0^beta at the reference tokens D0"),
+        "L_r": Parameter("log", Prior("LogNormal", {"mu": -0.5, "sigma": 1.0}), "reducible loss at the reference scales (N0, D0)"),
+        "f": Parameter("logit", Prior("LogitNormal", {"mu": 0.0, "sigma": 1.5}), "share of the model-size term in the bracket at (N0, D0)"),
         "alpha": Parameter("log", Prior("LogNormal", {"mu": -1.2, "sigma": 0.5}), "model-size exponent"),
         "beta": Parameter("log", Prior("LogNormal", {"mu": -1.2, "sigma": 0.5}), "data exponent"),
         # Median 1 (Chinchilla's additive form); 90% of the mass in [0.3, 3.2].
@@ -43,21 +48,28 @@ class ChinchillaJoint(Law):
     }
 
     def mean(self, x: Mapping[str, Array], p: Mapping[str, Array], refs: Mapping[str, float], xp: Any) -> Array:
-        log_size = xp.log(p["a_ref"]) - p["alpha"] * xp.log(x["N"] / refs["N"])
-        log_data = xp.log(p["b_ref"]) - p["beta"] * xp.log(x["D"] / refs["D"])
-        return p["E"] + xp.exp(p["q"] * xp.logaddexp(log_size / p["q"], log_data / p["q"]))
+        q = p["q"]
+        size = xp.log(p["f"]) - p["alpha"] / q * xp.log(x["N"] / refs["N"])
+        data = xp.log1p(-p["f"]) - p["beta"] / q * xp.log(x["D"] / refs["D"])
+        return p["E"] + p["L_r"] * xp.exp(q * xp.logaddexp(size, data))
 
     def derived(self, p: Mapping[str, Array], refs: Mapping[str, float], xp: Any) -> dict[str, Array]:
+        """Chinchilla's amplitudes: the two terms at the reference scales are ``f^q L_r`` and ``(1 - f)^q L_r``."""
+        q = p["q"]
         return {
-            "A": p["a_ref"] * xp.exp(p["alpha"] * math.log(refs["N"])),
-            "B": p["b_ref"] * xp.exp(p["beta"] * math.log(refs["D"])),
+            "A": p["L_r"] * xp.exp(q * xp.log(p["f"]) + p["alpha"] * math.log(refs["N"])),
+            "B": p["L_r"] * xp.exp(q * xp.log1p(-p["f"]) + p["beta"] * math.log(refs["D"])),
         }
 
     def from_raw(self, raw: Mapping[str, Array], refs: Mapping[str, float], xp: Any) -> dict[str, Array]:
-        """Accept ``A``/``B`` (raw amplitudes) in place of ``a_ref``/``b_ref``."""
+        """Accept the paper-style ``A``, ``B`` (with ``alpha``, ``beta``, ``q``) in place of ``L_r`` and ``f``."""
         out = dict(raw)
-        if "A" in out:
-            out["a_ref"] = out.pop("A") * xp.exp(-out["alpha"] * math.log(refs["N"]))
-        if "B" in out:
-            out["b_ref"] = out.pop("B") * xp.exp(-out["beta"] * math.log(refs["D"]))
+        if "A" in out or "B" in out:
+            if not ("A" in out and "B" in out):
+                raise ValueError("give both A and B (or neither)")
+            q = out["q"]
+            size = (out.pop("A") * xp.exp(-out["alpha"] * math.log(refs["N"]))) ** (1.0 / q)
+            data = (out.pop("B") * xp.exp(-out["beta"] * math.log(refs["D"]))) ** (1.0 / q)
+            out["L_r"] = (size + data) ** q
+            out["f"] = size / (size + data)
         return out
