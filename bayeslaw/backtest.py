@@ -76,6 +76,15 @@ class Split:
         return decades_beyond(self.test.values(self.by), self.train_max)
 
 
+#: Columns of the per-run table that a group axis of the same name would overwrite.
+RESERVED_COLUMNS: frozenset[str] = frozenset({"cut", "model", "run", "observed", "forecast", "extrapolation", "converged", "notes"})
+
+
+def group_column(axis: str) -> str:
+    """The per-run table's column holding group axis ``axis`` (``<axis>_group`` if ``axis`` is a reserved column)."""
+    return f"{axis}_group" if axis in RESERVED_COLUMNS else axis
+
+
 def split_at(data: ScalingData, limit: float, by: str, min_train: int = 1) -> Split | None:
     """Split ``data`` at ``by <= limit``; ``None`` if fewer than ``min_train`` runs or no held-out run remain.
 
@@ -358,8 +367,10 @@ class BacktestResult:
         positive = forecast too high), ``cover_mean_<p>`` and ``cover_obs_<p>`` for
         each level, ``median_width_90`` (relative), ``crps`` (mean, log scale),
         ``lpd`` (mean), ``max_extrapolation`` (factor in ``by``), ``converged``, ``inf_draws``.
+        A group axis whose name is taken by a column of the table (such as ``model``,
+        the fine-tuning data's axis) is stored as ``<axis>_group``.
         """
-        return summarise(self.forecasts, ["cut", "model", *([group] if group else [])], levels)
+        return summarise(self.forecasts, ["cut", "model", *([group_column(group)] if group else [])], levels)
 
 
 def summarise(forecasts: pd.DataFrame, keys: Sequence[str], levels: Sequence[float] = COVERAGE_LEVELS) -> pd.DataFrame:
@@ -451,7 +462,7 @@ def backtest(
             scores.insert(0, "model", forecaster.name)
             scores.insert(0, "cut", cut)
             for axis in split.test.groups:
-                scores[axis] = split.test.frame[axis].to_numpy(dtype=str)
+                scores[group_column(axis)] = split.test.frame[axis].to_numpy(dtype=str)
             scores[by] = split.test.values(by)
             scores["extrapolation"] = split.test.values(by) / split.train_max
             scores["n_train"] = len(split.train)

@@ -128,6 +128,22 @@ def pooled(forecasts: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def print_tables(everything: pd.DataFrame, out: Path) -> None:
+    """Per dataset x cut x candidate, pooled, and per-dataset coverage and CRPS tables of per-run results."""
+    everything.to_csv(out / "all.csv", index=False)
+    for label, rows in everything.groupby("dataset", sort=False):
+        print(f"\n## {label}")
+        print(summarise(rows, ["cut", "model"]).to_string(float_format=lambda v: f"{v:.3g}"))
+    print("\n## Pooled over every dataset and cut")
+    print(pooled(everything).to_string(float_format=lambda v: f"{v:.3g}"))
+    for value, fmt in (("cover_obs_90", ".2f"), ("cover_mean_90", ".2f"), ("crps", ".4f"), ("abs_pct_error", ".2f")):
+        print(f"\n## Per dataset and cut: {value} (mean; abs_pct_error: median)")
+        table = everything.pivot_table(
+            index=["dataset", "cut"], columns="model", values=value, aggfunc="median" if value == "abs_pct_error" else "mean"
+        )
+        print(table.to_string(float_format=lambda v, fmt=fmt: f"{v:{fmt}}"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["chinchilla", "overtraining", "finetune"])
@@ -138,6 +154,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench_backtest_results"))
     parser.add_argument("--law-choice", action="store_true")
     parser.add_argument("--law-choice-seeds", type=int, default=10)
+    parser.add_argument("--tables-from", nargs="+", type=Path, help="print the tables of per-run CSVs written earlier; fit nothing")
     parser.add_argument("--only", nargs="+", help="run only these candidates (labels, e.g. stack stack+growth)")
     parser.add_argument("--partners", nargs="+", help="stacking partners of the default model (default: per dataset)")
     args = parser.parse_args()
@@ -147,6 +164,9 @@ def main() -> None:
     pd.set_option("display.max_columns", 40)
     print(f"sampler: {args.chains} chains x {args.draws} draws after {args.draws} tuning steps, seed {args.seed}")
     warnings.simplefilter("ignore", UserWarning)
+    if args.tables_from:
+        print_tables(pd.concat([pd.read_csv(p) for p in args.tables_from], ignore_index=True), args.out)
+        return
     frames = []
     for label, data, by, default, others, pointfit in datasets(args.datasets):
         tick = time.time()
@@ -164,22 +184,7 @@ def main() -> None:
             if notes:
                 print(f"  {cut:g} {model}: {notes}")
     if frames:
-        everything = pd.concat(frames, ignore_index=True)
-        everything.to_csv(args.out / "all.csv", index=False)
-        print("\n## Pooled over every dataset and cut")
-        print(pooled(everything).to_string(float_format=lambda v: f"{v:.3g}"))
-        print("\n## Per dataset: 90% new-observation coverage (both cuts)")
-        print(
-            everything.pivot_table(index="dataset", columns="model", values="cover_obs_90", aggfunc="mean").to_string(
-                float_format=lambda v: f"{v:.2f}"
-            )
-        )
-        print("\n## Per dataset: mean CRPS (log scale; lower is better)")
-        print(
-            everything.pivot_table(index="dataset", columns="model", values="crps", aggfunc="mean").to_string(
-                float_format=lambda v: f"{v:.4f}"
-            )
-        )
+        print_tables(pd.concat(frames, ignore_index=True), args.out)
     if args.law_choice:
         choice = law_choice(args.law_choice_seeds, sampler)
         choice.to_csv(args.out / "law_choice.csv", index=False)

@@ -214,3 +214,11 @@ def test_stack_leaves_out_disagreeing_chains_and_flags_short_ones():
     assert "'rhat' left out" in notes and "WARNING" in notes
     assert "CAUTION: stack member 'ess' kept" in notes
     assert not result.forecasts["converged"].any()
+
+
+def test_a_group_axis_named_model_does_not_overwrite_the_forecaster_column():
+    data = frame(80)
+    renamed = ScalingData.from_frame(data.frame.rename(columns={"skill": "model"}).drop(columns="C"), groups=["model"])
+    result = backtest(renamed, [Oracle("good")], cuts=(0.1,), by="N")
+    assert set(result.forecasts["model"]) == {"good"}
+    assert {"a", "b"} <= set(result.table(group="model")["model_group"])
