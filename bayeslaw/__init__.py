@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from bayeslaw.backtest import backtest
 from bayeslaw.compare import Comparison, ParetoKWarning, compare
 from bayeslaw.data import DataValidationError, ScalingData
 from bayeslaw.datasets import load_dataset
 from bayeslaw.diagnostics import ConvergenceWarning
 from bayeslaw.fit import Fit, fit, load_fit
+from bayeslaw.lfo import compare_lfo
 from bayeslaw.mix import isoflop_curves, mix_path, mix_weights, sweep_mix, two_skill_path
 from bayeslaw.ppc import ppc_coverage, ppc_table
 from bayeslaw.report import report
@@ -28,7 +30,9 @@ __all__ = [
     "SpecError",
     "__version__",
     "available_models",
+    "backtest",
     "compare",
+    "compare_lfo",
     "contrast_optima",
     "fit",
     "isoflop_curves",
