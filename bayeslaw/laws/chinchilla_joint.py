@@ -37,6 +37,7 @@ class ChinchillaJoint(Law):
     target = "loss"
     centred_inputs = ("N", "D")
     formula = "L(N, D) = E + [(A/N^alpha)^(1/q) + (B/D^beta)^(1/q)]^q"
+    raw_form = ("A", "B")
     parameters: ClassVar[dict[str, Parameter]] = {
         "E": Parameter("log", Prior("LogNormal", {"mu": 0.5, "sigma": 0.5}), "irreducible loss"),
         "L_r": Parameter("log", Prior("LogNormal", {"mu": -0.5, "sigma": 1.0}), "reducible loss at the reference scales (N0, D0)"),

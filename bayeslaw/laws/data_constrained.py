@@ -52,6 +52,7 @@ class DataConstrained(Law):
     inputs = ("N", "D", "U")
     target = "loss"
     centred_inputs = ("N", "D")
+    raw_form = ("A", "B")
     formula = "L = E + A / N'^alpha + B / D'^beta, D' = U + U R_D* (1 - exp(-(D/U - 1)/R_D*)), N' likewise"
     parameters: ClassVar[dict[str, Parameter]] = {
         "E": Parameter("log", Prior("LogNormal", {"mu": 0.5, "sigma": 0.5}), "irreducible loss"),
