@@ -37,6 +37,16 @@ STUCK_CHAIN_MIN_GAP: float = 20.0
 STUCK_CHAIN_SD_MULTIPLE: float = 5.0
 #: Added to the fit's seed for that rerun (the ``restart`` stream of :mod:`bayeslaw.seeds`).
 RESTART_SEED_OFFSET: int = SEED_STREAMS["restart"]
+#: Two chains whose medians of some parameter differ by more than this many within-chain (robust) sds
+#: sample different modes even when their log densities are close (bayeslaw.chain_checks); the chains
+#: away from the kept group are handled as stuck chains.
+CHAIN_MEDIAN_SDS: float = 4.0
+
+#: Cap on sampling longer to reach the r_hat and ESS targets (bayeslaw.run_length): draws per chain
+#: over all runs of a fit at most this many times the configured draws, and at most this many longer
+#: runs. A cap in draws, not seconds, so that a fit never depends on the machine's speed.
+RUN_LENGTH_MAX_FACTOR: float = 8.0
+RUN_LENGTH_MAX_EXTENSIONS: int = 2
 
 #: Pareto k above which a PSIS-LOO estimate is unreliable (ArviZ's threshold).
 PARETO_K_MAX: float = 0.7

@@ -278,6 +278,7 @@ def fit(
     progress: bool = False,
     check: bool = True,
     restart_stuck_chains: bool | None = None,
+    robust_starts: bool | None = None,
 ) -> Fit:
     """Fit a scaling law to data and return a :class:`Fit`.
 
@@ -292,6 +293,10 @@ def fit(
     draws, tune, chains, cores, backend, target_accept
         Sampler settings; unset ones come from the spec's ``[sampler]`` table,
         then bayeslaw's defaults (``nutpie``, 4 x 1000 draws after 1000 tuning).
+        Without ``draws``, a run whose r_hat or ESS misses its target is rerun
+        longer, within a cap of 8 x the configured draws per chain over all runs
+        (:mod:`bayeslaw.run_length`; the notes say so); with ``draws``, exactly
+        that many are drawn.
     random_seed
         Seed for sampling and predictive draws: the same seed gives the same fit.
     progress
@@ -303,7 +308,13 @@ def fit(
         Default True (or the spec's ``[sampler]`` value). If a chain's mean log
         density lies far below the best chain's (a local mode with no real
         posterior mass), rerun all chains once, started at draws of the others,
-        and say so in the fit's notes (see :mod:`bayeslaw.sampling`).
+        and say so in the fit's notes (see :mod:`bayeslaw.sampling`). Chains
+        whose medians of some parameter lie far apart (another mode of similar
+        log density) count as stuck too.
+    robust_starts
+        Default False (or the spec's ``[sampler]`` value). If True, chains start
+        around the best of several optima of the log density instead of the
+        sampler's random points (nutpie only; :mod:`bayeslaw.starts`).
     """
     if isinstance(data, pd.DataFrame):
         data = ScalingData.from_frame(data)
@@ -316,13 +327,14 @@ def fit(
         "backend": backend,
         "target_accept": target_accept,
         "restart_stuck_chains": restart_stuck_chains,
+        "robust_starts": robust_starts,
     }
     merged = {**spec.sampler, **{k: v for k, v in overrides.items() if v is not None}}
-    config = SamplerConfig(**merged, cores=cores, progress=progress)
-    sampled = run_sampler(built.model, config, random_seed)
+    config = SamplerConfig(**merged, cores=cores, progress=progress, extend_to_targets=draws is None)
+    names = list(built.law.parameters) + list(get_family(spec.family).params)
+    sampled = run_sampler(built.model, config, random_seed, check_vars=names)
     idata = sampled.idata
     notes = (*built.notes, *sampled.notes)
-    names = list(built.law.parameters) + list(get_family(spec.family).params)
     diagnostics = check_convergence(idata, names, warn=check)
     result = Fit(idata=idata, data=data, spec=spec, refs=built.refs, diagnostics=diagnostics, seed=random_seed, notes=notes)
     for group, dataset in predictive_groups(

@@ -1,28 +1,40 @@
-"""Sampling: the sampler settings, dispatch to a backend, and the stuck-chain rerun policy.
+"""Sampling: the sampler settings, dispatch to a backend, and the policy (stuck chains, starts, run length).
 
 The backends themselves (``nutpie``, the default; ``pymc``; ``numpyro`` when
 installed) live in :mod:`bayeslaw.backends`; this module only chooses one by
-name and decides whether to rerun.
+name and decides whether to rerun, where to start and how long to sample.
 
-**Stuck chains.** Scaling-law posteriors can have local modes of far lower
-density (the Chinchilla law's N and D terms can swap roles on some data). A
-chain started near one can stay there, and R-hat then fails although the other
-chains agree. After sampling, :func:`bayeslaw.diagnostics.stuck_chains` compares
-the chains' mean log densities; when a chain lies far below the best one, all
-chains are rerun once with another seed (nutpie reuses the compiled model),
-each started at a draw of the other chains, and the fit's notes say so with
-the numbers. ``restart_stuck_chains=False`` keeps the first run. The rerun
-fit is checked like any other; if a chain is still stuck, the notes say that too.
+**Stuck chains.** Scaling-law posteriors can have local modes (the Chinchilla
+law's N and D terms can swap roles on some data). A chain started near one can
+stay there, and R-hat then fails although the other chains agree. After
+sampling, :func:`bayeslaw.diagnostics.stuck_chains` compares the chains' mean log
+densities, then :func:`bayeslaw.chain_checks.chains_apart` the chains' medians of
+every parameter against their within-chain spreads (a chain in another mode of
+nearly equal log density). When a chain is stuck either way, all chains are rerun
+once with another seed (nutpie reuses the compiled model), each started at a draw
+of the other chains, and the fit's notes say so with the numbers.
+``restart_stuck_chains=False`` keeps the first run. The rerun fit is checked like
+any other; if a chain is still stuck, the notes say that too.
+
+**Robust starts** (opt-in: ``robust_starts=True``, backends exposing
+:meth:`~bayeslaw.backends.Backend.logp_grad`, i.e. nutpie). Chains start around the
+best of several local optima of the log density, jittered by its curvature
+(:mod:`bayeslaw.starts`), instead of the sampler's random points near the prior's centre.
+
+**Run length by target.** When a run's r_hat or ESS misses its target but its
+chains agree, it is rerun longer from its own draws, within a cap on draws
+(:mod:`bayeslaw.run_length`); fit() asks for this only when the call did not set ``draws``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pymc as pm
 
-from bayeslaw import results
+from bayeslaw import results, run_length, starts
 from bayeslaw.backends import Backend, Run, backend_names, get_backend
+from bayeslaw.chain_checks import chains_apart
 from bayeslaw.constants import (
     DEFAULT_BACKEND,
     DEFAULT_CHAINS,
@@ -32,6 +44,7 @@ from bayeslaw.constants import (
     RESTART_SEED_OFFSET,
 )
 from bayeslaw.diagnostics import StuckChains, stuck_chains
+from bayeslaw.seeds import SEED_STREAMS, stream_seed
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,8 @@ class SamplerConfig:
     low_rank: bool = True
     progress: bool = False
     restart_stuck_chains: bool = True
+    robust_starts: bool = False
+    extend_to_targets: bool = False
 
     def __post_init__(self) -> None:
         if self.backend not in backend_names():
@@ -55,6 +70,9 @@ class SamplerConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("low_rank", "restart_stuck_chains", "robust_starts", "extend_to_targets"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not 0 < self.target_accept < 1:
             raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
 
@@ -67,13 +85,24 @@ class Sampled:
     notes: tuple[str, ...] = ()
 
 
-def run_sampler(model: pm.Model, config: SamplerConfig, seed: int) -> Sampled:
-    """Sample ``model`` with the configured backend; rerun once if a chain is stuck (see the module docstring)."""
+def run_sampler(model: pm.Model, config: SamplerConfig, seed: int, check_vars: list[str] | None = None) -> Sampled:
+    """Sample ``model`` with the configured backend; rerun once if a chain is stuck, then sample longer if targets are missed.
+
+    ``check_vars`` are the variables whose r_hat and ESS decide the run length (every
+    posterior variable when ``None``); fit() passes the ones its convergence check reads.
+    See the module docstring.
+    """
     backend = get_backend(config.backend)
     cores = config.cores or min(config.chains, 2)
     prepared = backend.prepare(model)
-    run = backend.sample(prepared, config, seed, cores, keep_state=_may_restart(backend, config))
-    run, notes = _rerun_stuck(backend, prepared, run, config, seed, cores)
+    first_starts, notes = _robust_starts(backend, prepared, config, seed) if config.robust_starts else (None, [])
+    keep_state = _may_restart(backend, config) or _may_extend(backend, config)
+    run = backend.sample(prepared, config, seed, cores, starts=first_starts, keep_state=keep_state)
+    run, rerun_notes, stuck = _rerun_stuck(backend, prepared, run, config, seed, cores)
+    notes += rerun_notes
+    if _may_extend(backend, config) and not stuck.chains:
+        run, extend_notes = _extend_to_targets(backend, prepared, run, config, seed, cores, check_vars)
+        notes += extend_notes
     idata = run.idata
     results.drop_warmup(idata)
     return Sampled(idata=idata, notes=tuple(notes))
@@ -82,6 +111,24 @@ def run_sampler(model: pm.Model, config: SamplerConfig, seed: int) -> Sampled:
 def _may_restart(backend: Backend, config: SamplerConfig) -> bool:
     """Whether the policy may rerun stuck chains with this backend and these settings."""
     return config.restart_stuck_chains and config.chains > 1 and backend.restarts
+
+
+def _may_extend(backend: Backend, config: SamplerConfig) -> bool:
+    """Whether the policy may sample longer to reach the targets with this backend and these settings."""
+    return config.extend_to_targets and backend.restarts
+
+
+def _robust_starts(backend: Backend, prepared: object, config: SamplerConfig, seed: int) -> tuple[object, list[str]]:
+    """Starting points around the best optimum of the log density (:mod:`bayeslaw.starts`), and notes."""
+    logp_grad = backend.logp_grad(prepared)
+    if logp_grad is None:
+        why = f"robust starts: backend {backend.lookup_name!r} does not expose its log density; chains started at its default points"
+        return None, [why]
+    found = starts.find_starts(
+        logp_grad, lambda s: backend.initial_point(prepared, s), stream_seed(seed, "starts"), n_points=4 * config.chains
+    )
+    note = found.note()
+    return found.points, [note] if note else []
 
 
 def _no_restart_reason(backend: Backend, config: SamplerConfig, run: Run) -> str | None:
@@ -93,35 +140,66 @@ def _no_restart_reason(backend: Backend, config: SamplerConfig, run: Run) -> str
     return run.no_restart
 
 
-def _rerun_stuck(backend: Backend, prepared: object, run: Run, config: SamplerConfig, seed: int, cores: int) -> tuple[Run, list[str]]:
-    """The stuck-chain policy: detect chains far below the best in log density; rerun all once from the others' draws.
+def _rerun_stuck(
+    backend: Backend, prepared: object, run: Run, config: SamplerConfig, seed: int, cores: int
+) -> tuple[Run, list[str], StuckChains]:
+    """The stuck-chain policy: detect stuck chains (:func:`_stuck`); rerun all once from the others' draws.
 
-    Returns the run the fit reports (the rerun, if there was one) and the notes saying what happened.
+    Returns the run the fit reports (the rerun, if there was one), the notes saying what
+    happened, and the stuck chains of the returned run.
     """
     stuck = _stuck(run.idata)
     if not stuck.chains:
-        return run, []
+        return run, [], stuck
     why = _no_restart_reason(backend, config, run)
     if why is not None:
-        return run, [f"chains {list(stuck.chains)} sat far below the best chain's log density ({stuck.description}); not rerun ({why})"]
+        return run, [f"chains {list(stuck.chains)} were stuck ({stuck.description}); not rerun ({why})"], stuck
     rerun_seed = seed + RESTART_SEED_OFFSET
     good = [c for c in range(config.chains) if c not in stuck.chains]
-    starts = backend.start_points(prepared, run, good, config.chains, rerun_seed)
-    rerun = backend.sample(prepared, config, rerun_seed, cores, starts=starts)
+    points = backend.start_points(prepared, run, good, config.chains, rerun_seed)
+    rerun = backend.sample(prepared, config, rerun_seed, cores, starts=points, keep_state=_may_extend(backend, config))
     note = (
-        f"chains {list(stuck.chains)} sat far below the best chain's log density ({stuck.description}), as in a local "
-        f"mode with no real posterior mass. All {config.chains} chains were rerun once (seed {rerun_seed}), each started "
+        f"chains {list(stuck.chains)} were stuck ({stuck.description}), as in a local mode with no real posterior "
+        f"mass. All {config.chains} chains were rerun once (seed {rerun_seed}), each started "
         "at a draw of the other chains; the rerun is what this fit reports (restart_stuck_chains=False keeps the first run)"
     )
     again = _stuck(rerun.idata)
     if again.chains:
-        note += f". The rerun still has chains {list(again.chains)} far below: {again.description}"
-    return rerun, [note]
+        note += f". The rerun still has stuck chains {list(again.chains)}: {again.description}"
+    return rerun, [note], again
+
+
+def _extend_to_targets(
+    backend: Backend, prepared: object, run: Run, config: SamplerConfig, seed: int, cores: int, check_vars: list[str] | None
+) -> tuple[Run, list[str]]:
+    """Sample longer while r_hat or ESS miss their targets, within the cap on draws (:mod:`bayeslaw.run_length`)."""
+    targets = run_length.Targets()
+    first = shortfall = run_length.measure(run.idata, check_vars)
+    if first.met(targets) or run.no_restart is not None:
+        return run, []
+    draws, drawn, done = config.draws, config.draws, []
+    chains = list(range(config.chains))
+    while True:
+        step = run_length.plan(shortfall, targets, draws, config.draws, drawn, len(done))
+        if not step.draws:
+            break
+        new_seed = stream_seed(seed, "run_length") + len(done) * SEED_STREAMS["run_length"]
+        points = backend.start_points(prepared, run, chains, config.chains, new_seed)
+        run = backend.sample(prepared, replace(config, draws=step.draws), new_seed, cores, starts=points, keep_state=True)
+        draws, drawn, shortfall = step.draws, drawn + step.draws, run_length.measure(run.idata, check_vars)
+        done.append((draws, new_seed, shortfall))
+        stuck = _stuck(run.idata)
+        if stuck.chains:
+            why = f"the longer run has stuck chains {list(stuck.chains)}: {stuck.description}"
+            return run, [run_length.note(first, done, why, config.chains)]
+    return run, [run_length.note(first, done, step.reason, config.chains)]
 
 
 def _stuck(idata: results.Results) -> StuckChains:
-    """Stuck chains of a run (none when there is one chain or no log density in the sampler stats)."""
+    """Stuck chains of a run: far below in log density, else apart in some parameter's medians (none for one chain)."""
     log_density = results.log_density(idata)
-    if log_density is None or log_density.sizes["chain"] < 2:
-        return StuckChains((), "")
-    return stuck_chains(log_density)
+    if log_density is not None and log_density.sizes["chain"] >= 2:
+        by_density = stuck_chains(log_density)
+        if by_density.chains:
+            return by_density
+    return chains_apart(results.posterior(idata), log_density)

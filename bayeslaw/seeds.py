@@ -1,7 +1,7 @@
 """Named random streams derived from a fit's seed.
 
 Every random draw after sampling (posterior predictive groups, forecasts, the
-stuck-chain rerun, downstream pairings) takes its seed from the fit's seed and
+stuck-chain rerun, robust starts, longer runs, downstream pairings) takes its seed from the fit's seed and
 the name of its stream, through :func:`stream_seed`, so no two uses share a
 stream by accident and every offset is listed here once. The offsets are fixed
 integers (not ``SeedSequence`` children) so that results saved with earlier
@@ -18,6 +18,8 @@ SEED_STREAMS: dict[str, int] = {
     "downstream_pairs": 13,
     "downstream_noise": 17,
     "restart": 7919,
+    "starts": 3571,  # robust starts: this seed and the next N_STARTS - 1 (bayeslaw.starts)
+    "run_length": 104729,  # the k-th longer run (k = 1, 2): k times this offset (bayeslaw.run_length)
 }
 
 

@@ -43,7 +43,7 @@ from bayeslaw.laws import get_law
 from bayeslaw.pooling import get_mode, registered_modes
 from bayeslaw.priors import Prior
 
-SAMPLER_KEYS = ("backend", "draws", "tune", "chains", "target_accept", "low_rank", "restart_stuck_chains")
+SAMPLER_KEYS = ("backend", "draws", "tune", "chains", "target_accept", "low_rank", "restart_stuck_chains", "robust_starts")
 _TOP_KEYS = {"name", "law", "description", "likelihood", "priors", "pooling", "pooling_scale", "sampler"}
 DEFAULT_POOLING_SCALE = 0.5
 

@@ -21,6 +21,8 @@ def test_streams_are_distinct_and_keep_the_offsets_saved_fits_were_drawn_with() 
         "downstream_pairs": 13,
         "downstream_noise": 17,
         "restart": 7919,
+        "starts": 3571,
+        "run_length": 104729,
     }
     assert stream_seed(20240515, "predict") == 20240522
     assert RESTART_SEED_OFFSET == SEED_STREAMS["restart"]

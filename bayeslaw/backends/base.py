@@ -7,8 +7,13 @@ installs them (``extra``). The calls, in order:
 
 1. :meth:`Backend.prepare` once per model (e.g. nutpie's Numba compilation);
 2. :meth:`Backend.sample`, which returns a :class:`Run`;
-3. only to rerun chains: :meth:`Backend.start_points` from a first run, then
-   :meth:`Backend.sample` again with ``starts``.
+3. only to rerun chains (stuck chains, or a longer run): :meth:`Backend.start_points`
+   from a first run, then :meth:`Backend.sample` again with ``starts``.
+
+A backend may also expose its model's log density and gradient on the
+unconstrained scale (:meth:`Backend.logp_grad`, with :meth:`Backend.initial_point`);
+:mod:`bayeslaw.starts` then finds robust starting points, which :meth:`Backend.sample`
+takes as ``starts`` (rows of unconstrained points). Backends without it return ``None``.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import pymc as pm
 
 from bayeslaw import results
 from bayeslaw.registry import Registry
+from bayeslaw.starts import LogpGrad
 
 BACKENDS = Registry("sampler backend", "bayeslaw.backends")
 
@@ -99,6 +106,15 @@ class Backend:
     def start_points(self, prepared: Any, run: Run, chains: list[int], n_chains: int, seed: int) -> Any:
         """Start points for ``n_chains`` new chains, taken from the second half of ``run``'s ``chains``."""
         raise NotImplementedError(f"backend {self.lookup_name!r} cannot start chains at given points")
+
+    def logp_grad(self, prepared: Any) -> LogpGrad | None:
+        """The log density and its gradient at an unconstrained point (``None`` where not finite), or ``None``
+        if this backend does not expose them; where it does, ``sample(..., starts=rows)`` takes rows of such points."""
+        return None
+
+    def initial_point(self, prepared: Any, seed: int) -> np.ndarray:
+        """The sampler's own random initial point (unconstrained) for ``seed`` (backends with :meth:`logp_grad`)."""
+        raise NotImplementedError(f"backend {self.lookup_name!r} does not expose its initial points")
 
 
 def get_backend(name: str) -> Backend:

@@ -7,6 +7,7 @@ chain started at an unconstrained draw of the first run.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import warnings
 from typing import Any
@@ -16,6 +17,7 @@ import pymc as pm
 
 from bayeslaw import numba_cache, results
 from bayeslaw.backends.base import Backend, Run
+from bayeslaw.starts import LogpGrad
 
 
 class NutpieBackend(Backend):
@@ -60,6 +62,25 @@ class NutpieBackend(Backend):
         """The unconstrained draws (second half) of ``chains``, one row per point; nutpie picks a row per chain."""
         unconstrained = run.state
         return unconstrained[chains, unconstrained.shape[1] // 2 :].reshape(-1, unconstrained.shape[-1])
+
+    def logp_grad(self, prepared: Any) -> LogpGrad:
+        """The compiled model's own Numba log density and gradient, called through ctypes (no new compile)."""
+        function = prepared.compiled_logp_func.ctypes
+        n_dim = int(prepared.n_dim)
+        pointer = ctypes.POINTER(ctypes.c_double)
+        user_data = ctypes.c_void_p(prepared.user_data.ctypes.data)
+
+        def logp_grad(x: np.ndarray) -> tuple[float, np.ndarray] | None:
+            x = np.ascontiguousarray(x, dtype=np.float64)
+            grad, logp = np.empty(n_dim), np.empty(())
+            code = function(n_dim, x.ctypes.data_as(pointer), grad.ctypes.data_as(pointer), logp.ctypes.data_as(pointer), user_data)
+            return (float(logp), grad) if code == 0 else None
+
+        return logp_grad
+
+    def initial_point(self, prepared: Any, seed: int) -> np.ndarray:
+        """nutpie's random initial point for ``seed`` (the model's initial values, jittered)."""
+        return np.asarray(prepared.initial_point_func(seed), dtype=np.float64)
 
 
 def _started_at(compiled: Any, starts: np.ndarray) -> Any:

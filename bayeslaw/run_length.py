@@ -1,0 +1,175 @@
+"""Run length by target: sample longer when a fit only needed more draws.
+
+A fit whose chains agree in where they sit but whose bulk or tail ESS falls short of
+its target (or whose r_hat is just over 1.01 from slow mixing) is not a failed model:
+it needs more draws. After the first run (and any stuck-chain rerun), :func:`plan`
+measures the shortfall on the checked variables and, when more draws can fix it, asks
+for a longer run: enough draws for the worst ESS to reach its target with a 25%
+margin (ESS grows about linearly with draws), at least 1.5x and at most 4x the last
+run, and at least twice as many when r_hat is over its threshold. The longer run
+starts at draws of the previous one (already in the typical set), with the same
+tuning length, and replaces it. This repeats at most ``RUN_LENGTH_MAX_EXTENSIONS`` (2)
+times, and the draws per chain of all runs together stay within
+``RUN_LENGTH_MAX_FACTOR`` (8) times the configured draws: a longer run that would
+pass that cap is shortened to what is left, or not made when what is left is under
+1.5x the last run. The cap counts draws, not seconds, so the same seed gives the same
+fit on any machine. Each longer run's seed comes from the ``run_length`` stream of
+:mod:`bayeslaw.seeds`. The fit's notes say what was done, with the numbers.
+
+Not extended: runs with more divergences than the fit's threshold (more draws do not
+remove them), and runs with chains in different modes (they are rerun as stuck
+chains, :mod:`bayeslaw.sampling`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from bayeslaw import results
+from bayeslaw.constants import (
+    DIVERGENCE_FRACTION_MAX,
+    ESS_BULK_MIN,
+    ESS_TAIL_MIN,
+    RHAT_MAX,
+    RUN_LENGTH_MAX_EXTENSIONS,
+    RUN_LENGTH_MAX_FACTOR,
+)
+
+#: At most this many longer runs after the first.
+MAX_EXTENSIONS: int = RUN_LENGTH_MAX_EXTENSIONS
+#: Bounds of the factor by which one longer run multiplies the draws.
+MIN_FACTOR: float = 1.5
+MAX_FACTOR: float = 4.0
+#: Safety margin on the ESS a longer run aims for.
+ESS_MARGIN: float = 1.25
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a run must reach, and the cap on draws per chain of all runs together (times the configured draws)."""
+
+    rhat_max: float = RHAT_MAX
+    ess_bulk_min: float = ESS_BULK_MIN
+    ess_tail_min: float = ESS_TAIL_MIN
+    divergence_fraction_max: float = DIVERGENCE_FRACTION_MAX
+    max_draws_factor: float = RUN_LENGTH_MAX_FACTOR
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """Worst r_hat and ESS of a run's checked variables, and its divergences."""
+
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    n_divergent: int
+    n_draws: int
+
+    def met(self, targets: Targets) -> bool:
+        """True when every target is reached."""
+        return (
+            self.max_rhat <= targets.rhat_max
+            and self.min_ess_bulk >= targets.ess_bulk_min
+            and self.min_ess_tail >= targets.ess_tail_min
+            and not self.too_divergent(targets)
+        )
+
+    def too_divergent(self, targets: Targets) -> bool:
+        """More divergent transitions than the fit tolerates."""
+        return self.n_divergent > targets.divergence_fraction_max * self.n_draws
+
+    def describe(self) -> str:
+        """The numbers, for the fit's notes."""
+        return f"max r_hat {self.max_rhat:.3f}, min bulk ESS {self.min_ess_bulk:.0f}, min tail ESS {self.min_ess_tail:.0f}"
+
+
+def measure(idata: results.Results, var_names: list[str] | None) -> Shortfall:
+    """The run's worst r_hat and ESS over ``var_names`` (every posterior variable when ``None``)."""
+    post = results.posterior(idata)
+    if var_names is not None:
+        post = results.select_vars(post, [n for n in var_names if n in post])
+    return Shortfall(
+        max_rhat=_extreme(results.rhat(post), np.nanmax),
+        min_ess_bulk=_extreme(results.ess(post, "bulk"), np.nanmin),
+        min_ess_tail=_extreme(results.ess(post, "tail"), np.nanmin),
+        n_divergent=results.divergences(idata),
+        n_draws=results.n_draws(idata),
+    )
+
+
+def _extreme(stat: xr.Dataset, reduce: object) -> float:
+    values = np.concatenate([np.ravel(v.values) for v in stat.data_vars.values()]) if stat.data_vars else np.array([np.nan])
+    finite = values[np.isfinite(values)]
+    return float(reduce(finite)) if finite.size else float("nan")  # type: ignore[operator]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The next run's draws, or why there is none (``draws`` is 0 then)."""
+
+    draws: int
+    reason: str
+
+
+def plan(shortfall: Shortfall, targets: Targets, draws: int, configured: int, drawn: int, round_: int) -> Plan:
+    """Draws per chain of the next, longer run, or 0 with the reason there is none.
+
+    Parameters
+    ----------
+    shortfall
+        The last run's numbers.
+    targets
+        What to reach, and the cap on draws per chain of all runs together.
+    draws
+        The last run's draws per chain.
+    configured
+        The fit's configured draws per chain (the cap is a multiple of it).
+    drawn
+        Draws per chain sampled so far, all runs together.
+    round_
+        How many longer runs were made already.
+    """
+    if shortfall.met(targets):
+        return Plan(0, "targets met")
+    if shortfall.too_divergent(targets):
+        return Plan(0, f"{shortfall.n_divergent} divergent transitions: more draws would not remove them")
+    if round_ >= MAX_EXTENSIONS:
+        return Plan(0, f"already {round_} longer runs")
+    factor = MIN_FACTOR
+    for ess, target in ((shortfall.min_ess_bulk, targets.ess_bulk_min), (shortfall.min_ess_tail, targets.ess_tail_min)):
+        if not np.isfinite(ess) or ess <= 0:
+            factor = MAX_FACTOR
+        elif ess < target:
+            factor = max(factor, ESS_MARGIN * target / ess)
+    if not shortfall.max_rhat <= targets.rhat_max:
+        factor = max(factor, 2.0)
+    factor = min(factor, MAX_FACTOR)
+    new_draws = int(math.ceil(draws * factor / 100.0) * 100)
+    cap = int(targets.max_draws_factor * configured)
+    left = cap - drawn
+    if new_draws > left:
+        shortened = int(left // 100 * 100)
+        if shortened < MIN_FACTOR * draws:
+            return Plan(
+                0,
+                f"a run of {new_draws} draws per chain would pass the cap of {cap} draws per chain over all runs "
+                f"({targets.max_draws_factor:g} x {configured}; {drawn} drawn)",
+            )
+        new_draws = shortened
+    return Plan(new_draws, f"{shortfall.describe()} short of the targets")
+
+
+def note(first: Shortfall, runs: list[tuple[int, int, Shortfall]], stopped: str, chains: int) -> str:
+    """The fit's note: what the first run reached, each longer run and its numbers, and why it stopped."""
+    parts = [f"run length: the first run reached {first.describe()}"]
+    for draws, seed, after in runs:
+        parts.append(f"rerun with {chains} x {draws} draws (seed {seed}), started at draws of the previous run: {after.describe()}")
+    if stopped != "targets met":
+        parts.append(f"stopped: {stopped}")
+    else:
+        parts.append("targets met; the last run is what this fit reports")
+    return "; ".join(parts)
