@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from bayeslaw.batch import fit_many
 from bayeslaw.compare import Comparison, ParetoKWarning, compare
 from bayeslaw.data import DataValidationError, ScalingData
 from bayeslaw.datasets import load_dataset
@@ -31,6 +32,7 @@ __all__ = [
     "compare",
     "contrast_optima",
     "fit",
+    "fit_many",
     "isoflop_curves",
     "load_dataset",
     "load_fit",

@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from bayeslaw import __version__, results
+from bayeslaw.compiled import sample_data
 from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, OBS_DIM, PPC_INTERVAL
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning, Diagnostics, check_convergence
@@ -294,6 +295,12 @@ class Fit:
         params = law_params(self.posterior, self.law, groups)
         return self.law.mean(x, params, self.refs, np)
 
+    def refit(self, data: ScalingData | pd.DataFrame, **options: Any) -> Fit:
+        """This fit's spec, sampler settings and seed on new data, reusing the compiled model (see :mod:`bayeslaw.batch`)."""
+        from bayeslaw.batch import refit
+
+        return refit(self, data, **options)
+
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Write the fit (InferenceData, data, spec, diagnostics) to one NetCDF file."""
@@ -342,6 +349,7 @@ def fit(
     progress: bool = False,
     check: bool = True,
     restart_stuck_chains: bool | None = None,
+    reuse_compiled: bool = False,
 ) -> Fit:
     """Fit a scaling law to data and return a :class:`Fit`.
 
@@ -368,11 +376,16 @@ def fit(
         density lies far below the best chain's (a local mode with no real
         posterior mass), rerun all chains once, started at draws of the others,
         and say so in the fit's notes (see :mod:`bayeslaw.sampling`).
+    reuse_compiled
+        Compile once, fit many (:mod:`bayeslaw.compiled`): the data enter the model
+        as ``pm.Data`` and the compiled model is cached per spec and data shapes, so
+        later fits of same-shaped data skip compilation. Draws are reproducible but
+        not bit-identical to the default path. Used by :meth:`Fit.refit` and
+        :func:`bayeslaw.batch.fit_many`.
     """
     if isinstance(data, pd.DataFrame):
         data = ScalingData.from_frame(data)
     spec = resolve_spec(model)
-    built = build_model(data, spec)
     overrides = {
         "draws": draws,
         "tune": tune,
@@ -383,7 +396,11 @@ def fit(
     }
     merged = {**spec.sampler, **{k: v for k, v in overrides.items() if v is not None}}
     config = SamplerConfig(**merged, cores=cores, progress=progress)
-    sampled = run_sampler(built.model, config, random_seed)
+    if reuse_compiled:
+        built, sampled = sample_data(data, spec, config, random_seed)
+    else:
+        built = build_model(data, spec)
+        sampled = run_sampler(built.model, config, random_seed)
     idata = sampled.idata
     notes = (*built.notes, *sampled.notes)
     names = list(built.law.parameters) + list(get_family(spec.family).params)

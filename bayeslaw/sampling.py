@@ -70,8 +70,12 @@ class Sampled:
 def run_sampler(model: pm.Model, config: SamplerConfig, seed: int) -> Sampled:
     """Sample ``model`` with the configured backend; rerun once if a chain is stuck (see the module docstring)."""
     backend = get_backend(config.backend)
+    return run_prepared(backend, backend.prepare(model), config, seed)
+
+
+def run_prepared(backend: Backend, prepared: object, config: SamplerConfig, seed: int) -> Sampled:
+    """:func:`run_sampler` on a model ``backend`` has already prepared (e.g. a cached compiled model with new data)."""
     cores = config.cores or min(config.chains, 2)
-    prepared = backend.prepare(model)
     run = backend.sample(prepared, config, seed, cores, keep_state=_may_restart(backend, config))
     run, notes = _rerun_stuck(backend, prepared, run, config, seed, cores)
     idata = run.idata

@@ -9,14 +9,20 @@ installs them (``extra``). The calls, in order:
 2. :meth:`Backend.sample`, which returns a :class:`Run`;
 3. only to rerun chains: :meth:`Backend.start_points` from a first run, then
    :meth:`Backend.sample` again with ``starts``.
+
+A backend with ``swaps_data`` also implements :meth:`Backend.with_data`: the
+prepared (compiled) model of a ``pm.Data`` model with new data values, without
+recompiling (:mod:`bayeslaw.compiled` caches prepared models per spec and shapes).
 """
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import pymc as pm
 
 from bayeslaw import results
@@ -63,6 +69,8 @@ class Backend:
         Importable modules the backend needs beyond bayeslaw's own dependencies.
     extra
         The package extra that installs ``requires`` (``pip install "bayeslaw[extra]"``).
+    swaps_data
+        Whether :meth:`with_data` is implemented (one compiled model serves many datasets).
     """
 
     lookup_name: ClassVar[str]
@@ -70,6 +78,7 @@ class Backend:
     restarts: ClassVar[bool] = False
     requires: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[str | None] = None
+    swaps_data: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -95,6 +104,15 @@ class Backend:
         ``keep_state``: keep what :meth:`start_points` will need in the returned run.
         """
         raise NotImplementedError
+
+    def with_data(self, prepared: Any, values: Mapping[str, np.ndarray], coords: Mapping[str, Sequence[Any]]) -> Any:
+        """``prepared`` (from a model built with ``as_data=True``) reading ``values`` and labelled by ``coords``.
+
+        ``values`` maps ``pm.Data`` names to arrays of the compiled shapes; names the
+        compiled model does not read are ignored. The returned object is new; ``prepared``
+        is unchanged, so one compiled model can serve several datasets at once.
+        """
+        raise NotImplementedError(f"backend {self.lookup_name!r} cannot swap a compiled model's data")
 
     def start_points(self, prepared: Any, run: Run, chains: list[int], n_chains: int, seed: int) -> Any:
         """Start points for ``n_chains`` new chains, taken from the second half of ``run``'s ``chains``."""

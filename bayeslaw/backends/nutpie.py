@@ -7,8 +7,10 @@ chain started at an unconstrained draw of the first run.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,7 @@ class NutpieBackend(Backend):
     description = "nutpie's NUTS on a Numba-compiled model (low-rank mass matrix)"
     restarts = True
     requires = ("nutpie",)
+    swaps_data = True
 
     def prepare(self, model: pm.Model) -> Any:
         """Compile ``model`` for nutpie (Numba), with the model's log density cacheable on disk."""
@@ -55,6 +58,43 @@ class NutpieBackend(Backend):
         unconstrained = results.pop_unconstrained_draws(idata)
         no_restart = "this nutpie does not store unconstrained draws" if keep_state and unconstrained is None else None
         return Run(idata=idata, state=unconstrained, no_restart=no_restart)
+
+    def with_data(self, prepared: Any, values: Mapping[str, np.ndarray], coords: Mapping[str, Sequence[Any]]) -> Any:
+        """nutpie's ``with_data`` (the compiled functions read the new arrays by pointer) plus the new labels."""
+        import pandas as pd
+
+        read = {name: value for name, value in values.items() if name in prepared.shared_data}
+        for name, value in read.items():
+            compiled_shape = prepared.shared_data[name].shape
+            if np.shape(value) != compiled_shape:
+                raise ValueError(f"data container {name!r} has shape {np.shape(value)}; the compiled model has {compiled_shape}")
+        swapped = prepared.with_data(**read)
+        labels = {**prepared.coords, **{name: pd.Index(list(level)) for name, level in coords.items() if name in prepared.coords}}
+        return dataclasses.replace(swapped, _coords=labels)
+
+    def logp_grad(self, prepared: Any) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+        """The compiled log density and gradient at an unconstrained point (the Numba function nutpie calls)."""
+        function = prepared.compiled_logp_func.ctypes
+        n_dim = int(prepared.n_dim)
+        pointer = ctypes.POINTER(ctypes.c_double)
+        user_data = prepared.user_data  # kept alive by the closure: the function reads the data through it
+
+        def logp_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+            x = np.ascontiguousarray(x, dtype=np.float64)
+            grad, logp = np.empty(n_dim), np.empty(())
+            code = function(
+                n_dim, x.ctypes.data_as(pointer), grad.ctypes.data_as(pointer), logp.ctypes.data_as(pointer), user_data.ctypes.data
+            )
+            if code not in (0, 3, 4):  # 3 and 4: a non-finite gradient or log density, returned as is
+                raise FloatingPointError(f"nutpie's log density failed at this point (code {code})")
+            return float(logp), grad
+
+        return logp_grad
+
+    def unconstrained_names(self, prepared: Any) -> list[tuple[str, slice, tuple[int, ...]]]:
+        """(value variable, slice of the unconstrained vector, shape) of every free variable, in order."""
+        names, slices, shapes = prepared.shape_info
+        return [(n, s, tuple(shape)) for n, s, shape in zip(names, slices, shapes, strict=False) if s.stop <= prepared.n_dim]
 
     def start_points(self, prepared: Any, run: Run, chains: list[int], n_chains: int, seed: int) -> np.ndarray:
         """The unconstrained draws (second half) of ``chains``, one row per point; nutpie picks a row per chain."""
