@@ -94,6 +94,9 @@ def model_data(data: ScalingData, spec: ModelSpec) -> dict[str, np.ndarray]:
     refs = data.reference_scales(law.centred_inputs)
     values = {f"input_{key}": data.values(key) for key in law.inputs}
     values.update({f"ref_{key}": np.asarray(value, dtype=float) for key, value in refs.items()})
+    for key in refs:
+        if np.all(values[f"input_{key}"] > 0):
+            values[f"logratio_{key}"] = np.log(values.pop(f"input_{key}") / refs[key])
     values.update({f"code_{axis}": data.codes(axis) for axis in data.groups})
     values["observed_link"] = np.asarray(get_family(spec.family).transform(data.values(data.target)), dtype=float)
     return values
@@ -133,8 +136,8 @@ def build_model(data: ScalingData, spec: ModelSpec, *, as_data: bool = False) ->
             scales: dict[str, Any] = dict(refs)
             observed = family.transform(data.values(data.target))
         else:
-            x = {key: _container(containers, f"input_{key}") for key in law.inputs}
             scales = {key: _container(containers, f"ref_{key}") for key in refs}
+            x = {key: _input(containers, key, scales) for key in law.inputs}
             observed = _container(containers, "observed_link")
         mean = law.mean(x, obs_params, scales, pt)
         likelihood_params = {key: spec.family_prior(key).create(key) for key in family.params}
@@ -142,6 +145,17 @@ def build_model(data: ScalingData, spec: ModelSpec, *, as_data: bool = False) ->
 
     notes += [few_groups_note(axis, _n_groups(data, axis)) for axis in sorted(few_groups)]
     return BuiltModel(model=model, law=law, refs=refs, param_dims=param_dims, notes=tuple(notes))
+
+
+def _input(containers: dict[str, np.ndarray], key: str, scales: dict[str, Any]) -> pt.TensorVariable:
+    """Input ``key`` in the model: its container, or ``ref * exp(log ratio)`` for a positive centred input.
+
+    A law reads ``log(x / ref)``, which PyTensor simplifies back to the log-ratio container,
+    so the log density does not recompute a log per row per evaluation (as with constants, which it folds).
+    """
+    if f"logratio_{key}" in containers:
+        return scales[key] * pt.exp(_container(containers, f"logratio_{key}"))
+    return _container(containers, f"input_{key}")
 
 
 def _container(containers: dict[str, np.ndarray], name: str) -> pt.TensorVariable:

@@ -93,8 +93,8 @@ def test_refit_reuses_the_compiled_model_and_the_settings(sequential):
 
 def test_swapped_data_of_another_shape_is_refused():
     entry = compiled.compiled_model(_data(1), resolve_spec("chinchilla"), "nutpie")
-    values = {name: np.ones(7) for name in entry.prepared.shared_data if name.startswith("input_")}
-    with pytest.raises(ValueError, match="input_"):
+    values = {name: np.ones(7) for name in entry.prepared.shared_data if name.startswith("logratio_")}
+    with pytest.raises(ValueError, match="logratio_"):
         entry.backend.with_data(entry.prepared, values, {})
 
 

@@ -18,6 +18,7 @@ import pymc as pm
 
 from bayeslaw import numba_cache, results
 from bayeslaw.backends.base import Backend, Run
+from bayeslaw.backends.nutpie_compile import compile_model
 
 
 class NutpieBackend(Backend):
@@ -30,13 +31,15 @@ class NutpieBackend(Backend):
     swaps_data = True
 
     def prepare(self, model: pm.Model) -> Any:
-        """Compile ``model`` for nutpie (Numba), with the model's log density cacheable on disk."""
-        import nutpie
+        """Compile ``model`` for nutpie (Numba), with the model's log density cacheable on disk.
 
+        The compiled model is nutpie's own (:mod:`bayeslaw.backends.nutpie_compile`: the same
+        functions, without Numba's once-per-process compile of a broadcasting error path).
+        """
         numba_cache.enable()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*BLAS.*")
-            return nutpie.compile_pymc_model(model)
+            return compile_model(model)
 
     def sample(self, prepared: Any, config: Any, seed: int, cores: int, *, starts: Any = None, keep_state: bool = False) -> Run:
         import nutpie
