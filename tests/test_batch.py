@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -114,3 +115,21 @@ def test_process_pool_gives_the_sequential_fits(sequential):
 def test_fit_many_checks_its_seeds():
     with pytest.raises(ValueError, match="2 seeds for 1 datasets"):
         bl.fit_many([_data(1)], random_seed=[1, 2])
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("distributed") is None, reason="Dask distributed is not installed (pip install 'bayeslaw[dask]')"
+)
+def test_dask_local_cluster_gives_the_sequential_fits(sequential):
+    import distributed
+
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore", bl.ConvergenceWarning)
+        clustered = bl.fit_many([_data(1), _data(2, 1.1)], "chinchilla", random_seed=[3, 4], executor=client, **FAST)
+    for a, b in zip(clustered, sequential, strict=True):
+        assert _same_draws(a, b)
+        assert a.diagnostics == b.diagnostics
