@@ -133,3 +133,15 @@ def test_dask_local_cluster_gives_the_sequential_fits(sequential):
     for a, b in zip(clustered, sequential, strict=True):
         assert _same_draws(a, b)
         assert a.diagnostics == b.diagnostics
+
+
+def test_backend_samples_a_subset_of_chains_from_given_starts(sequential):
+    """The backend side of rerunning only stuck chains: k new chains from given starts, other settings kept."""
+    from bayeslaw.sampling import SamplerConfig
+
+    entry = compiled.compiled_model(_data(1), resolve_spec("chinchilla"), "nutpie")  # cached by the fixture
+    first = entry.backend.sample(entry.prepared, SamplerConfig(draws=40, tune=40, chains=2), 5, 1, keep_state=True)
+    starts = entry.backend.start_points(entry.prepared, first, [1], 1, 6)
+    run = entry.backend.sample_chains(entry.prepared, SamplerConfig(draws=30, tune=40, chains=4), 6, 2, starts, 1)
+    post = results.posterior(run.idata)
+    assert (post.sizes["chain"], post.sizes["draw"]) == (1, 30)

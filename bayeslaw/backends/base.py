@@ -17,6 +17,7 @@ recompiling (:mod:`bayeslaw.compiled` caches prepared models per spec and shapes
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -104,6 +105,18 @@ class Backend:
         ``keep_state``: keep what :meth:`start_points` will need in the returned run.
         """
         raise NotImplementedError
+
+    def sample_chains(self, prepared: Any, config: Any, seed: int, cores: int, starts: Any, n_chains: int) -> Run:
+        """Sample only ``n_chains`` new chains, started at ``starts`` (from :meth:`start_points`), with ``config``'s other settings.
+
+        For a rerun policy that replaces stuck chains only and keeps the others: it merges
+        the returned chains with the kept ones (this method neither knows nor touches them).
+        Needs ``restarts``.
+        """
+        if not self.restarts:
+            raise NotImplementedError(f"backend {self.lookup_name!r} cannot start chains at given points")
+        subset = dataclasses.replace(config, chains=n_chains)
+        return self.sample(prepared, subset, seed, max(1, min(cores, n_chains)), starts=starts)
 
     def with_data(self, prepared: Any, values: Mapping[str, np.ndarray], coords: Mapping[str, Sequence[Any]]) -> Any:
         """``prepared`` (from a model built with ``as_data=True``) reading ``values`` and labelled by ``coords``.
