@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bayeslaw.backtest import backtest
+from bayeslaw.batch import fit_many
 from bayeslaw.compare import Comparison, ParetoKWarning, compare
 from bayeslaw.data import DataValidationError, ScalingData
 from bayeslaw.datasets import load_dataset
@@ -35,6 +36,7 @@ __all__ = [
     "compare_lfo",
     "contrast_optima",
     "fit",
+    "fit_many",
     "isoflop_curves",
     "load_dataset",
     "load_fit",

@@ -21,6 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from bayeslaw import results
+from bayeslaw.compiled import sample_data
 from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, SKILL_DIM
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning, Diagnostics, check_convergence
@@ -258,6 +259,10 @@ class Fit:
         """The law's mean at every observation, per draw (dims chain, draw, obs)."""
         return mean_at_observations(self.posterior, self.data, self.law, self.refs)
 
+    def refit(self, data: ScalingData | pd.DataFrame, **options: Any) -> Fit:
+        """This fit's spec, sampler settings and seed on new data, reusing the compiled model (see :func:`refit`)."""
+        return refit(self, data, **options)
+
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Write the fit (InferenceData, data, spec, diagnostics) to one NetCDF file."""
@@ -279,6 +284,7 @@ def fit(
     check: bool = True,
     restart_stuck_chains: bool | None = None,
     robust_starts: bool | None = None,
+    reuse_compiled: bool = False,
 ) -> Fit:
     """Fit a scaling law to data and return a :class:`Fit`.
 
@@ -315,11 +321,16 @@ def fit(
         Default False (or the spec's ``[sampler]`` value). If True, chains start
         around the best of several optima of the log density instead of the
         sampler's random points (nutpie only; :mod:`bayeslaw.starts`).
+    reuse_compiled
+        Compile once, fit many (:mod:`bayeslaw.compiled`): the data enter the model
+        as ``pm.Data`` and the compiled model is cached per spec and data shapes, so
+        later fits of same-shaped data skip compilation. Draws are reproducible but
+        not bit-identical to the default path. Used by :meth:`Fit.refit` and
+        :func:`bayeslaw.batch.fit_many`.
     """
     if isinstance(data, pd.DataFrame):
         data = ScalingData.from_frame(data)
     spec = resolve_spec(model)
-    built = build_model(data, spec)
     overrides = {
         "draws": draws,
         "tune": tune,
@@ -331,16 +342,17 @@ def fit(
     }
     merged = {**spec.sampler, **{k: v for k, v in overrides.items() if v is not None}}
     config = SamplerConfig(**merged, cores=cores, progress=progress, extend_to_targets=draws is None)
-    names = list(built.law.parameters) + list(get_family(spec.family).params)
-    sampled = run_sampler(built.model, config, random_seed, check_vars=names)
+    names = list(get_law(spec.law).parameters) + list(get_family(spec.family).params)
+    if reuse_compiled:
+        built, sampled = sample_data(data, spec, config, random_seed, check_vars=names)
+    else:
+        built = build_model(data, spec)
+        sampled = run_sampler(built.model, config, random_seed, check_vars=names)
     idata = sampled.idata
     notes = (*built.notes, *sampled.notes)
     diagnostics = check_convergence(idata, names, warn=check)
     result = Fit(idata=idata, data=data, spec=spec, refs=built.refs, diagnostics=diagnostics, seed=random_seed, notes=notes)
-    for group, dataset in predictive_groups(
-        result.posterior, data, result.law, result.family, built.refs, stream_seed(random_seed, "posterior_predictive")
-    ).items():
-        results.set_group(idata, group, dataset)
+    _add_predictive_groups(result)
     results.set_attrs(
         idata,
         {
@@ -351,10 +363,48 @@ def fit(
             "diagnostics": diagnostics.to_dict(),
             "seed": random_seed,
             "notes": list(notes),
-            "sampler": {k: getattr(config, k) for k in SAMPLER_KEYS},
+            "sampler": {**{k: getattr(config, k) for k in SAMPLER_KEYS}, "extend_to_targets": config.extend_to_targets},
         },
     )
     return result
+
+
+def _add_predictive_groups(result: Fit) -> None:
+    """Add the posterior predictive and log-likelihood groups of ``result`` (drawn from its seed's own stream)."""
+    groups = predictive_groups(
+        result.posterior, result.data, result.law, result.family, result.refs, stream_seed(result.seed, "posterior_predictive")
+    )
+    for group, dataset in groups.items():
+        results.set_group(result.idata, group, dataset)
+
+
+#: Sampler settings that :func:`fit` takes as keywords (the rest stay in the spec), carried over by :func:`refit`.
+_REFIT_KEYWORDS = ("backend", "draws", "tune", "chains", "target_accept", "restart_stuck_chains", "robust_starts")
+
+
+def refit(fitted: Fit, data: ScalingData | pd.DataFrame, **options: Any) -> Fit:
+    """``fitted``'s spec, sampler settings and seed on new ``data``, on the compile-once path.
+
+    Keywords in ``options`` override the stored settings (e.g. ``random_seed=``, ``draws=``).
+    """
+    stored = _sampler_settings(fitted)
+    merged = {"random_seed": fitted.seed, **stored, **options}
+    return fit(data, fitted.spec, reuse_compiled=True, **merged)
+
+
+def _sampler_settings(fitted: Fit) -> dict[str, Any]:
+    """The sampler settings a fit was run with, as keywords of :func:`bayeslaw.fit`."""
+    try:
+        settings = results.get_json_attr(fitted.idata, "sampler")
+    except results.FitFileError:
+        return {}
+    unused = set(settings) - {*SAMPLER_KEYS, "extend_to_targets"}
+    if unused:
+        raise ValueError(f"unknown sampler settings {sorted(unused)} in the fit's attributes")
+    keywords = {key: settings[key] for key in _REFIT_KEYWORDS if key in settings}
+    if settings.get("extend_to_targets"):
+        keywords.pop("draws", None)  # a fit that did not set draws sampled longer where its targets were missed; so does the refit
+    return keywords
 
 
 def load_fit(path: str | Path) -> Fit:

@@ -11,11 +11,18 @@ offset per (skill, datamix) cell, named ``..._skill_x_datamix_{sd,z,offset}``.
 The natural-scale group values are stored as a Deterministic named after the
 parameter, with the grouping axes as dims, so post-processing never needs to
 know how a parameter was pooled.
+
+By default the data are compiled into the model as constants. With
+``as_data=True`` the inputs, the observed target (on the family's link scale),
+the group codes and the reference scales enter as ``pm.Data`` containers named
+by :func:`model_data`, so one compiled model serves any dataset of the same spec
+and shapes (:mod:`bayeslaw.compiled`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pymc as pm
@@ -75,12 +82,36 @@ def pooled_axes(data: ScalingData, spec: ModelSpec, param: str) -> tuple[dict[st
     return used, notes
 
 
-def build_model(data: ScalingData, spec: ModelSpec) -> BuiltModel:
-    """Return the PyMC model of ``spec`` for ``data`` (see the module docstring)."""
+def model_data(data: ScalingData, spec: ModelSpec) -> dict[str, np.ndarray]:
+    """The values of the ``pm.Data`` containers of ``build_model(data, spec, as_data=True)``, by container name.
+
+    Inputs are ``input_<key>``, reference scales ``ref_<key>`` (0-d), group codes
+    ``code_<axis>`` and the observed target on the family's link scale ``observed_link``.
+    A compiled model reads only the containers its log density uses.
+    """
+    law = get_law(spec.law)
+    check_compatible(data, law)
+    refs = data.reference_scales(law.centred_inputs)
+    values = {f"input_{key}": data.values(key) for key in law.inputs}
+    values.update({f"ref_{key}": np.asarray(value, dtype=float) for key, value in refs.items()})
+    for key in refs:
+        if np.all(values[f"input_{key}"] > 0):
+            values[f"logratio_{key}"] = np.log(values.pop(f"input_{key}") / refs[key])
+    values.update({f"code_{axis}": data.codes(axis) for axis in data.groups})
+    values["observed_link"] = np.asarray(get_family(spec.family).transform(data.values(data.target)), dtype=float)
+    return values
+
+
+def build_model(data: ScalingData, spec: ModelSpec, *, as_data: bool = False) -> BuiltModel:
+    """Return the PyMC model of ``spec`` for ``data`` (see the module docstring).
+
+    ``as_data``: the data enter as ``pm.Data`` (see :func:`model_data`) instead of constants.
+    """
     law = get_law(spec.law)
     check_compatible(data, law)
     family = get_family(spec.family)
     refs = data.reference_scales(law.centred_inputs)
+    containers = model_data(data, spec) if as_data else None
     notes: list[str] = []
     param_dims: dict[str, tuple[str, ...]] = {}
     few_groups: set[str] = set()
@@ -97,17 +128,42 @@ def build_model(data: ScalingData, spec: ModelSpec) -> BuiltModel:
             natural, dims = _pooled_parameter(data, spec, law, name, axes)
             few_groups.update(a for a, mode in axes.items() if mode.hierarchical and _n_groups(data, a) <= FEW_GROUPS)
             param_dims[name] = dims
-            index = tuple(data.codes(axis) for axis in dims)
+            index = tuple(data.codes(axis) if containers is None else _container(containers, f"code_{axis}") for axis in dims)
             obs_params[name] = natural[index]
 
-        x = {key: data.values(key) for key in law.inputs}
-        mean = law.mean(x, obs_params, refs, pt)
+        if containers is None:
+            x = {key: data.values(key) for key in law.inputs}
+            scales: dict[str, Any] = dict(refs)
+            observed = family.transform(data.values(data.target))
+        else:
+            scales = {key: _container(containers, f"ref_{key}") for key in refs}
+            x = {key: _input(containers, key, scales) for key in law.inputs}
+            observed = _container(containers, "observed_link")
+        mean = law.mean(x, obs_params, scales, pt)
         likelihood_params = {key: spec.family_prior(key).create(key) for key in family.params}
-        observed = family.transform(data.values(data.target))
         family.pymc(OBSERVED, family.transform(mean, pt), likelihood_params, observed, (OBS_DIM,))
 
     notes += [few_groups_note(axis, _n_groups(data, axis)) for axis in sorted(few_groups)]
     return BuiltModel(model=model, law=law, refs=refs, param_dims=param_dims, notes=tuple(notes))
+
+
+def _input(containers: dict[str, np.ndarray], key: str, scales: dict[str, Any]) -> pt.TensorVariable:
+    """Input ``key`` in the model: its container, or ``ref * exp(log ratio)`` for a positive centred input.
+
+    A law reads ``log(x / ref)``, which PyTensor simplifies back to the log-ratio container,
+    so the log density does not recompute a log per row per evaluation (as with constants, which it folds).
+    """
+    if f"logratio_{key}" in containers:
+        return scales[key] * pt.exp(_container(containers, f"logratio_{key}"))
+    return _container(containers, f"input_{key}")
+
+
+def _container(containers: dict[str, np.ndarray], name: str) -> pt.TensorVariable:
+    """The ``pm.Data`` container ``name`` of the current model, created on first use."""
+    model = pm.modelcontext(None)
+    if name in model.named_vars:
+        return model[name]
+    return pm.Data(name, containers[name])
 
 
 def _pooled_parameter(

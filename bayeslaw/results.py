@@ -16,6 +16,7 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
+from bayeslaw import fast_diagnostics
 from bayeslaw.constants import ATTR_PREFIX
 
 Results = az.InferenceData
@@ -94,12 +95,14 @@ def n_draws(idata: Results) -> int:
 
 
 def rhat(dataset: xr.Dataset) -> xr.Dataset:
-    """Rank-normalised split R-hat of every variable."""
-    return az.rhat(dataset)
+    """Rank-normalised split R-hat of every variable (ArviZ's numbers, vectorised: :mod:`bayeslaw.fast_diagnostics`)."""
+    return fast_diagnostics.rhat_dataset(dataset)
 
 
 def ess(dataset: xr.Dataset, method: str) -> xr.Dataset:
-    """Effective sample size (``bulk`` or ``tail``)."""
+    """Effective sample size (``bulk`` or ``tail``: ArviZ's numbers, vectorised; other methods by ArviZ)."""
+    if method in ("bulk", "tail"):
+        return fast_diagnostics.ess_dataset(dataset, method)
     return az.ess(dataset, method=method)
 
 

@@ -93,8 +93,12 @@ def run_sampler(model: pm.Model, config: SamplerConfig, seed: int, check_vars: l
     See the module docstring.
     """
     backend = get_backend(config.backend)
+    return run_prepared(backend, backend.prepare(model), config, seed, check_vars)
+
+
+def run_prepared(backend: Backend, prepared: object, config: SamplerConfig, seed: int, check_vars: list[str] | None = None) -> Sampled:
+    """:func:`run_sampler` on a model ``backend`` has already prepared (e.g. a cached compiled model with new data)."""
     cores = config.cores or min(config.chains, 2)
-    prepared = backend.prepare(model)
     first_starts, notes = _robust_starts(backend, prepared, config, seed) if config.robust_starts else (None, [])
     keep_state = _may_restart(backend, config) or _may_extend(backend, config)
     run = backend.sample(prepared, config, seed, cores, starts=first_starts, keep_state=keep_state)

@@ -37,6 +37,7 @@ FLOORS: dict[str, int] = {
     "bayeslaw.families": 2,
     "bayeslaw.laws": 2,
     "bayeslaw.summaries": 2,
+    "bayeslaw.fast_diagnostics": 2,
     "bayeslaw.weights": 2,
     "bayeslaw.groups": 2,
     "bayeslaw.predictive": 2,
@@ -52,6 +53,7 @@ FLOORS: dict[str, int] = {
     "bayeslaw.model_builder": 4,
     "bayeslaw.backends": 4,
     "bayeslaw.sampling": 4,
+    "bayeslaw.compiled": 4,
     "bayeslaw.chain_checks": 4,
     "bayeslaw.run_length": 4,
     "bayeslaw.starts": 4,
@@ -62,6 +64,7 @@ FLOORS: dict[str, int] = {
     "bayeslaw.optimum": 4,
     # floor 5: orchestration
     "bayeslaw.fit": 5,
+    "bayeslaw.batch": 5,
     # floor 6: questions that take a Fit and return a result
     "bayeslaw.mix": 6,
     "bayeslaw.skills": 6,

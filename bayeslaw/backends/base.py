@@ -8,17 +8,24 @@ installs them (``extra``). The calls, in order:
 1. :meth:`Backend.prepare` once per model (e.g. nutpie's Numba compilation);
 2. :meth:`Backend.sample`, which returns a :class:`Run`;
 3. only to rerun chains (stuck chains, or a longer run): :meth:`Backend.start_points`
-   from a first run, then :meth:`Backend.sample` again with ``starts``.
+   from a first run, then :meth:`Backend.sample` again with ``starts``
+   (:meth:`Backend.sample_chains` samples only some new chains).
 
 A backend may also expose its model's log density and gradient on the
 unconstrained scale (:meth:`Backend.logp_grad`, with :meth:`Backend.initial_point`);
 :mod:`bayeslaw.starts` then finds robust starting points, which :meth:`Backend.sample`
 takes as ``starts`` (rows of unconstrained points). Backends without it return ``None``.
+
+A backend with ``swaps_data`` also implements :meth:`Backend.with_data`: the
+prepared (compiled) model of a ``pm.Data`` model with new data values, without
+recompiling (:mod:`bayeslaw.compiled` caches prepared models per spec and shapes).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -70,6 +77,8 @@ class Backend:
         Importable modules the backend needs beyond bayeslaw's own dependencies.
     extra
         The package extra that installs ``requires`` (``pip install "bayeslaw[extra]"``).
+    swaps_data
+        Whether :meth:`with_data` is implemented (one compiled model serves many datasets).
     """
 
     lookup_name: ClassVar[str]
@@ -77,6 +86,7 @@ class Backend:
     restarts: ClassVar[bool] = False
     requires: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[str | None] = None
+    swaps_data: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -102,6 +112,27 @@ class Backend:
         ``keep_state``: keep what :meth:`start_points` will need in the returned run.
         """
         raise NotImplementedError
+
+    def sample_chains(self, prepared: Any, config: Any, seed: int, cores: int, starts: Any, n_chains: int) -> Run:
+        """Sample only ``n_chains`` new chains, started at ``starts`` (from :meth:`start_points`), with ``config``'s other settings.
+
+        For a rerun policy that replaces stuck chains only and keeps the others: it merges
+        the returned chains with the kept ones (this method neither knows nor touches them).
+        Needs ``restarts``.
+        """
+        if not self.restarts:
+            raise NotImplementedError(f"backend {self.lookup_name!r} cannot start chains at given points")
+        subset = dataclasses.replace(config, chains=n_chains)
+        return self.sample(prepared, subset, seed, max(1, min(cores, n_chains)), starts=starts)
+
+    def with_data(self, prepared: Any, values: Mapping[str, np.ndarray], coords: Mapping[str, Sequence[Any]]) -> Any:
+        """``prepared`` (from a model built with ``as_data=True``) reading ``values`` and labelled by ``coords``.
+
+        ``values`` maps ``pm.Data`` names to arrays of the compiled shapes; names the
+        compiled model does not read are ignored. The returned object is new; ``prepared``
+        is unchanged, so one compiled model can serve several datasets at once.
+        """
+        raise NotImplementedError(f"backend {self.lookup_name!r} cannot swap a compiled model's data")
 
     def start_points(self, prepared: Any, run: Run, chains: list[int], n_chains: int, seed: int) -> Any:
         """Start points for ``n_chains`` new chains, taken from the second half of ``run``'s ``chains``."""
