@@ -118,7 +118,7 @@ def test_sweep_shapes_shift_and_reference(synthetic_fit: Fit) -> None:
 
 def test_sweep_tables_and_largest_shift(synthetic_fit: Fit) -> None:
     sweep = sweep_mix(synthetic_fit, [1e20, 1e24], two_skill_path("code", "knowledge", steps=5), datamix="dm2")
-    tidy = sweep.table()
+    tidy = sweep.summary()
     assert list(tidy.columns) == ["quantity", "datamix", "budget", MIX_DIM, "median", "lower", "upper"]
     assert set(tidy["quantity"]) == {"N_opt", "D_opt", "tokens_per_param", "loss_opt", "shift"}
     assert len(tidy) == 5 * 2 * 5

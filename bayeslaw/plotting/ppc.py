@@ -63,7 +63,7 @@ def plot_ppc(
         levels = list(skills)
     if len(levels) > MAX_ROWS:
         raise ValueError(f"{len(levels)} {axis} levels; pick at most {MAX_ROWS} with skills=[...]")
-    coverage = ppc_coverage(fit, prob, by=axis if axis != ALL else None).table["coverage"]
+    coverage = ppc_coverage(fit, prob, by=axis if axis != ALL else None).per_group["coverage"]
     fig, axes = plt.subplots(len(levels), len(inputs), figsize=(4.2 * len(inputs), 2.8 * len(levels)), squeeze=False, sharey="row")
     for row, label in enumerate(levels):
         rows = table if axis == ALL else table[table[axis] == label]
@@ -95,7 +95,7 @@ def plot_ppc_coverage(result: Fit | CoverageCheck, *, prob: float = PPC_INTERVAL
     ``result`` is a fit (coverage computed with ``prob`` and ``by``) or a :class:`CoverageCheck`.
     """
     check = result if isinstance(result, CoverageCheck) else ppc_coverage(result, prob, by=by)
-    table = check.table
+    table = check.per_group
     fig, ax = plt.subplots(figsize=(max(4.0, 0.7 * len(table) + 2), 3.2))
     colours = [_OUTSIDE_COLOUR if flag else _INSIDE_COLOUR for flag in table["flag"]]
     positions = np.arange(len(table))

@@ -23,7 +23,7 @@ def plot_selection(result: SelectionResult, truth: Mapping[str, float] | None = 
     title
         Figure title (default: the budget).
     """
-    table = result.table()
+    table = result.ranking()
     y = np.arange(len(table))[::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(table) + 1.4))
     if "observation_lower" in table:
