@@ -70,6 +70,7 @@ FLOORS: dict[str, int] = {
     "bayeslaw.stacking": 6,
     # floor 7: render results; the package root re-exports everything
     "bayeslaw.report": 7,
+    "bayeslaw.prior_predictive": 4,
     "bayeslaw.plotting": 7,
     "bayeslaw.cli": 7,
     "bayeslaw.__main__": 7,

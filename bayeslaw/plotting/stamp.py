@@ -1,0 +1,56 @@
+"""What every figure states: the model, the data, the interval level, and NOT CONVERGED when that holds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from bayeslaw.fit import Fit
+
+#: Colour of the title of a figure from a non-converged fit.
+ALARM_COLOUR = "#b00020"
+#: Quantities spanning more than this ratio get a log axis.
+LOG_AXIS_RATIO = 10.0
+
+
+def describe(fit: Fit, prob: float | None) -> str:
+    """``model 'x' | data 'y' (n = 240) | 90% intervals`` (+ ``| NOT CONVERGED``)."""
+    parts = [f"model {fit.spec.name!r}", f"data {fit.data.name!r} (n = {len(fit.data)})"]
+    if prob is not None:
+        parts.append(f"{prob:.0%} intervals")
+    if not fit.converged:
+        parts.append("NOT CONVERGED: do not trust")
+    return " | ".join(parts)
+
+
+def stamp(fig: Figure, title: str, fit: Fit | None = None, prob: float | None = None, status: str = "") -> None:
+    """Set the figure's title: ``title`` and, on a second line, the model, data, interval level and convergence.
+
+    ``status`` is a convergence banner used when no fit is at hand (a result's ``banner``).
+    """
+    if fit is not None:
+        line, alarm = describe(fit, prob), not fit.converged
+    else:
+        alarm = "NOT CONVERGED" in status
+        line = " | ".join(
+            p for p in ((f"{prob:.0%} intervals" if prob is not None else ""), "NOT CONVERGED: do not trust" if alarm else "") if p
+        )
+    fig.suptitle(f"{title}\n{line}" if line else title, fontsize=10, color=ALARM_COLOUR if alarm else "black")
+
+
+def log_if_wide(ax: Axes, values: object, axis: str = "y") -> bool:
+    """Log scale on ``axis`` when the positive ``values`` span more than :data:`LOG_AXIS_RATIO`; returns whether it did."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size and (v > 0).all() and v.max() / v.min() > LOG_AXIS_RATIO:
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+        return True
+    return False
+
+
+__all__: list[str] = []
