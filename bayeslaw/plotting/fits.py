@@ -264,7 +264,8 @@ def _limit_to_data(ax: plt.Axes, observed: np.ndarray) -> None:
         limits = (lo * np.exp(-Y_MARGIN * span), hi * np.exp(Y_MARGIN * span))
     else:
         pad = Y_MARGIN * (hi - lo if hi > lo else abs(hi) or 1.0)
-        limits = (lo - pad, hi + pad)
+        # A positive target (a loss) keeps a positive axis: at most down to half its smallest value.
+        limits = (max(lo - pad, 0.5 * lo) if lo > 0 else lo - pad, hi + pad)
     drawn = [np.asarray(line.get_ydata(), dtype=float) for line in ax.get_lines()]
     values = np.concatenate(drawn) if drawn else np.array([])
     if values.size and (np.nanmin(values) < limits[0] or np.nanmax(values) > limits[1]):

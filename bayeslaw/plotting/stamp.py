@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING
 
 from matplotlib.axes import Axes
@@ -38,7 +39,22 @@ def stamp(fig: Figure, title: str, fit: Fit | None = None, prob: float | None = 
         line = " | ".join(
             p for p in ((f"{prob:.0%} intervals" if prob is not None else ""), "NOT CONVERGED: do not trust" if alarm else "") if p
         )
-    fig.suptitle(f"{title}\n{line}" if line else title, fontsize=10, color=ALARM_COLOUR if alarm else "black")
+    fontsize = 10
+    # Wrap each line to the figure's width (about 0.6 em per character), so no title is clipped.
+    chars = max(30, int(fig.get_size_inches()[0] * 72 / (0.6 * fontsize)))
+    lines = [textwrap.fill(title, chars)] + ([_wrap_parts(line, chars)] if line else [])
+    fig.suptitle("\n".join(lines), fontsize=fontsize, color=ALARM_COLOUR if alarm else "black")
+
+
+def _wrap_parts(line: str, chars: int) -> str:
+    """Wrap ``a | b | c`` only at its separators, so no stated fact ("NOT CONVERGED") is split."""
+    rows: list[str] = []
+    for part in line.split(" | "):
+        if rows and len(rows[-1]) + 3 + len(part) <= chars:
+            rows[-1] += " | " + part
+        else:
+            rows.append(part)
+    return "\n".join(rows)
 
 
 def log_if_wide(ax: Axes, values: object, axis: str = "y") -> bool:
