@@ -56,8 +56,23 @@ def with_scalar_labels(draws: xr.Dataset, labels: Mapping[str, Any]) -> xr.Datas
     return draws.assign_coords({k: str(v) for k, v in labels.items() if k not in draws.dims})
 
 
+def display_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with float index values (budgets, inputs) shown to 4 significant figures."""
+
+    def fmt(value: Any) -> Any:
+        return f"{value:.4g}" if isinstance(value, float) else value
+
+    shown = frame.copy()
+    if isinstance(shown.index, pd.MultiIndex):
+        shown.index = pd.MultiIndex.from_tuples([tuple(fmt(v) for v in row) for row in shown.index], names=shown.index.names)
+    elif not isinstance(shown.index, pd.RangeIndex):
+        shown.index = pd.Index([fmt(v) for v in shown.index], name=shown.index.name)
+    return shown
+
+
 def markdown_table(frame: pd.DataFrame, index: bool = True) -> str:
     """A GitHub-flavoured markdown table of ``frame`` (no third-party dependency)."""
+    frame = display_index(frame)
     shown = frame.reset_index() if index and not isinstance(frame.index, pd.RangeIndex) else frame
     cells = [[_cell(v) for v in row] for row in shown.itertuples(index=False)]
     header = [str(c) for c in shown.columns]
@@ -153,7 +168,7 @@ class ResultContract:
         return "\n\n".join(parts) + "\n"
 
     def _repr_html_(self) -> str:
-        table = self.table()
+        table = display_index(self.table())
         more = len(table) - HTML_MAX_ROWS
         shown = table.head(HTML_MAX_ROWS) if more > 0 else table
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
@@ -167,4 +182,4 @@ class ResultContract:
         )
 
 
-__all__ = ["ResultContract", "banner_html", "markdown_table", "scalar_labels", "with_scalar_labels"]
+__all__ = ["ResultContract", "banner_html", "display_index", "markdown_table", "scalar_labels", "with_scalar_labels"]

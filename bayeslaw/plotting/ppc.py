@@ -128,7 +128,8 @@ def plot_ppc_coverage(result: Fit | CoverageCheck, *, prob: float = PPC_INTERVAL
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("share inside interval")
     ax.legend(fontsize=7, loc="lower right")
-    stamp(fig, f"PPC coverage by {check.by} (overall {check.overall:.0%})", prob=check.prob, status=check.fit_banner)
+    ax.set_title(f"PPC coverage by {check.by} (overall {check.overall:.0%})", fontsize=10)
+    stamp(fig, "Posterior predictive coverage per group", prob=check.prob, status=check.fit_banner)
     return fig
 
 

@@ -42,18 +42,20 @@ def stamp(fig: Figure, title: str, fit: Fit | None = None, prob: float | None = 
     fontsize = 10
     # Wrap each line to the figure's width (about 0.6 em per character), so no title is clipped.
     chars = max(30, int(fig.get_size_inches()[0] * 72 / (0.6 * fontsize)))
-    lines = [textwrap.fill(title, chars)] + ([_wrap_parts(line, chars)] if line else [])
+    lines = [_wrap_parts(title, chars, "; ")] + ([_wrap_parts(line, chars)] if line else [])
     fig.suptitle("\n".join(lines), fontsize=fontsize, color=ALARM_COLOUR if alarm else "black")
 
 
-def _wrap_parts(line: str, chars: int) -> str:
-    """Wrap ``a | b | c`` only at its separators, so no stated fact ("NOT CONVERGED") is split."""
+def _wrap_parts(line: str, chars: int, separator: str = " | ") -> str:
+    """Wrap ``line`` at its ``separator`` first (so no stated fact such as "NOT CONVERGED" is split), words only when a part is too long."""
     rows: list[str] = []
-    for part in line.split(" | "):
-        if rows and len(rows[-1]) + 3 + len(part) <= chars:
-            rows[-1] += " | " + part
+    for part in line.split(separator):
+        if rows and len(rows[-1].rsplit("\n", 1)[-1]) + len(separator) + len(part) <= chars:
+            rows[-1] += separator + part
         else:
-            rows.append(part)
+            if rows:
+                rows[-1] += separator.rstrip()
+            rows.append(textwrap.fill(part, chars, break_on_hyphens=False, break_long_words=False) if len(part) > chars else part)
     return "\n".join(rows)
 
 
