@@ -8,6 +8,7 @@ a real Fit object in well under a second.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import matplotlib
 import numpy as np
@@ -201,6 +202,9 @@ def test_plots_return_figures(synthetic_fit: Fit) -> None:
     assert len(axes) == 2
     assert len(axes[0].get_lines()) == 3  # one line per budget
     assert axes[0].get_yscale() == "log"
+    assert "90% intervals" in fig.get_suptitle() and "NOT CONVERGED" not in fig.get_suptitle()
+    unconverged = replace(sweep, banner="WARNING: NOT CONVERGED: r_hat 1.2 > 1.01")
+    assert "NOT CONVERGED" in plot_mix_sweep(unconverged, select={"datamix": "dm1"}).get_suptitle()
     ratio = plot_mix_sweep(sweep, ["shift"], select={"datamix": "dm1"}, shift_scale="log")
     assert ratio.get_axes()[0].get_yscale() == "log"
     with pytest.raises(ValueError, match="shift_scale"):
