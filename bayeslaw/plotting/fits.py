@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
 from bayeslaw.constants import CREDIBLE_INTERVAL, FAN_INNER_INTERVAL, FLOPS_PER_PARAM_TOKEN
 from bayeslaw.diagnostics import ConvergenceWarning
-from bayeslaw.plotting.stamp import stamp
+from bayeslaw.plotting.stamp import LOG_AXIS_RATIO, stamp
 from bayeslaw.posterior import varying_axes
 from bayeslaw.summaries import interval
 
@@ -414,12 +414,18 @@ def plot_posterior(fit: Fit, names: Sequence[str] | None = None, *, prob: float 
         da = available[name]
         groups = [d for d in da.dims if d not in ("chain", "draw")]
         stacked = da.stack(_group=groups) if groups else da.expand_dims(_group=[""])
+        every = np.ravel(stacked.values)
+        # Amplitudes of several groups can differ by decades: a log axis keeps each group's histogram visible.
+        wide = bool((every > 0).all() and every.max() / every.min() > LOG_AXIS_RATIO)
+        edges = np.geomspace(every.min(), every.max(), bins + 1)
+        if wide:
+            ax.set_xscale("log")
         for i, label in enumerate(stacked["_group"].values):
             values = np.ravel(stacked.isel(_group=i).values)
             stats = interval(stacked.isel(_group=i), prob)
             colour = f"C{i % 10}"
             text = "" if not groups else (", ".join(map(str, label)) if isinstance(label, tuple) else str(label))
-            ax.hist(values, bins=bins, density=True, color=colour, alpha=0.45, label=text or None)
+            ax.hist(values, bins=edges if wide else bins, density=not wide, color=colour, alpha=0.45, label=text or None)
             ax.axvline(float(stats["median"]), color=colour, linewidth=1.5)
             for edge in ("lower", "upper"):
                 ax.axvline(float(stats[edge]), color=colour, linewidth=1, linestyle=":")
@@ -433,7 +439,8 @@ def plot_posterior(fit: Fit, names: Sequence[str] | None = None, *, prob: float 
             ax.set_title(name, fontsize=10)
             legend_axis = legend_axis or ax
         ax.set_yticks([])
-        ax.xaxis.set_major_locator(MaxNLocator(4))
+        if not wide:
+            ax.xaxis.set_major_locator(MaxNLocator(4))
     if legend_axis is not None:
         handles, texts = legend_axis.get_legend_handles_labels()
         fig.legend(handles, texts, loc="outside lower center", ncols=min(len(texts), 4), fontsize=8, frameon=False)
