@@ -12,7 +12,8 @@ from bayeslaw.fit import Fit, fit, load_fit
 from bayeslaw.lfo import compare_lfo
 from bayeslaw.mix import isoflop_curves, mix_path, mix_weights, sweep_mix, two_skill_path
 from bayeslaw.ppc import ppc_coverage, ppc_table
-from bayeslaw.report import report
+from bayeslaw.prior_predictive import PriorPredictive, prior_predictive
+from bayeslaw.report import Report, report
 from bayeslaw.results import FitFileError
 from bayeslaw.skills import contrast_optima
 from bayeslaw.spec import ModelSpec, SpecError
@@ -27,6 +28,8 @@ __all__ = [
     "FitFileError",
     "ModelSpec",
     "ParetoKWarning",
+    "PriorPredictive",
+    "Report",
     "ScalingData",
     "SpecError",
     "__version__",
@@ -44,6 +47,7 @@ __all__ = [
     "mix_weights",
     "ppc_coverage",
     "ppc_table",
+    "prior_predictive",
     "report",
     "sweep_mix",
     "two_skill_path",

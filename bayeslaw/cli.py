@@ -283,6 +283,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(format_table(demo_table(fitted, CHINCHILLA_BUDGET, prob), prob))
     fit_path = fitted.save(out / "chinchilla_fit.nc")
     plots = write_plots(fitted, out, CHINCHILLA_BUDGET)
+    plots.append(bayeslaw.report(fitted, prob, budgets=[CHINCHILLA_BUDGET], predict=[(7e10, 1.4e12)]).save(out / "report.html"))
     print(f"\nwrote {fit_path}")
     for path in plots:
         print(f"wrote {path}")
@@ -362,6 +363,33 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"Forecasts: medians and {args.prob:.0%} intervals of the law's mean and of a new observation")
     print(predict_text(table, args.prob))
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write a self-contained report of a fit (HTML with embedded images, or markdown)."""
+    from bayeslaw.report import parse_point, report
+
+    fitted = _load(args.fit)
+    out = Path(args.out)
+    if out.suffix.lower() not in (".html", ".htm", ".md"):
+        raise CLIError(f"--out must end in .html or .md, got {out.name!r}")
+    points = [parse_point(p) for p in args.predict or []]
+    made = report(fitted, args.prob, budgets=args.budget, predict=points, prior_draws=args.prior_draws)  # type: ignore[arg-type]
+    print(fitted.diagnostics.banner())  # type: ignore[attr-defined]
+    print(f"wrote {made.save(out)}")
+    return 0
+
+
+def add_report_parser(sub: argparse._SubParsersAction) -> None:
+    """The ``report`` subcommand's options."""
+    rep = sub.add_parser("report", help="write an HTML or markdown report of a fit", description=cmd_report.__doc__)
+    rep.add_argument("fit", help="fit file")
+    rep.add_argument("--out", required=True, help="report file: .html (self-contained) or .md (figures in <name>_files/)")
+    rep.add_argument("--budget", type=_positive_float, action="append", default=None, help="FLOP budget of the optimum (repeatable)")
+    rep.add_argument("--predict", action="append", metavar="N:D", help="forecast point N:D, or one value for a one-input law (repeatable)")
+    rep.add_argument("--prior-draws", type=int, default=400, help="draws of the prior predictive check (0 skips it)")
+    _add_prob(rep)
+    rep.set_defaults(func=cmd_report)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -470,6 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--seed", type=int, default=None, help="seed of the new-observation noise (default: the fit's)")
     _add_prob(pred)
     pred.set_defaults(func=cmd_predict)
+
+    add_report_parser(sub)
 
     models = sub.add_parser("models", help="list shipped model specs", description=cmd_models.__doc__)
     models.set_defaults(func=cmd_models)

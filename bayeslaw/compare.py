@@ -14,13 +14,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pandas as pd
+import xarray as xr
+from scipy import stats
 
 from bayeslaw import results
-from bayeslaw.constants import OBSERVED, PARETO_K_MAX
+from bayeslaw.constants import CREDIBLE_INTERVAL, OBSERVED, PARETO_K_MAX
+from bayeslaw.result_contract import ResultContract
 
 if TYPE_CHECKING:
     from bayeslaw.fit import Fit
@@ -34,12 +37,16 @@ class ParetoKWarning(UserWarning):
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(ResultContract):
     """Result of :func:`compare`.
+
+    Its :meth:`summary` gives each fit's ELPD and its difference to the best fit
+    with a normal-approximation interval (estimate +- z * standard error; PSIS-LOO
+    gives a point estimate and a standard error, not draws).
 
     Attributes
     ----------
-    table
+    ranking
         One row per fit, best first: ``rank``, ``elpd_loo`` (higher is better),
         ``se``, ``p_loo`` (effective number of parameters), ``elpd_diff`` (to the
         best fit) and its standard error ``dse``, stacking ``weight``,
@@ -53,15 +60,49 @@ class Comparison:
         One sentence per fit with unreliable observations.
     """
 
-    table: pd.DataFrame
+    ranking: pd.DataFrame
     pointwise: pd.DataFrame
     pareto_k_max: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    prob: float = CREDIBLE_INTERVAL
+    banner: str = ""
+    title: ClassVar[str] = "PSIS-LOO model comparison (higher ELPD is better)"
+
+    @property
+    def notes(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The Pareto k warnings."""
+        return self.warnings
+
+    @property
+    def draws(self) -> xr.Dataset:
+        """Pointwise ELPD contributions over ``obs`` and ``fit``, with each observation's group labels as coordinates."""
+        elpd = self.pointwise["elpd_i"]
+        obs_coords = {axis: ("obs", np.asarray(v)) for axis, v in self.pointwise.attrs.get("groups", {}).items()}
+        coords = {"obs": elpd.index.to_numpy(), "fit": list(elpd.columns), **obs_coords}
+        da = xr.DataArray(elpd.to_numpy(), dims=("obs", "fit"), coords=coords)
+        return xr.Dataset({"elpd_i": da})
+
+    def summary(self, prob: float | None = None) -> pd.DataFrame:
+        """Tidy: ``elpd_loo`` and ``elpd_diff`` per fit, median = estimate, lower/upper = estimate -+ z * se."""
+        z = float(stats.norm.ppf(0.5 + (prob or self.prob) / 2))
+        rows = []
+        for name, row in self.ranking.iterrows():
+            for quantity, se in (("elpd_loo", "se"), ("elpd_diff", "dse")):
+                est, err = float(row[quantity]), float(row[se])
+                rows.append({"quantity": quantity, "fit": name, "median": est, "lower": est - z * err, "upper": est + z * err})
+        return pd.DataFrame(rows)
+
+    def extra_columns(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Rank, stacking weight and Pareto k counts per fit, best first."""
+        table = table.loc[list(self.ranking.index)]
+        for col in ("rank", "weight", "n_bad_k", "max_k"):
+            table[col] = self.ranking[col].to_numpy()
+        return table
 
     @property
     def best(self) -> str:
         """Name of the fit with the highest ELPD."""
-        return str(self.table.index[0])
+        return str(self.ranking.index[0])
 
     @property
     def reliable(self) -> bool:
@@ -70,9 +111,9 @@ class Comparison:
 
     def difference(self, name: str) -> tuple[float, float]:
         """``(elpd_diff, dse)`` of fit ``name`` relative to the best fit (0 for the best)."""
-        if name not in self.table.index:
-            raise KeyError(f"no fit named {name!r}; compared: {list(self.table.index)}")
-        row = self.table.loc[name]
+        if name not in self.ranking.index:
+            raise KeyError(f"no fit named {name!r}; compared: {list(self.ranking.index)}")
+        row = self.ranking.loc[name]
         return float(row["elpd_diff"]), float(row["dse"])
 
     def pointwise_difference(self, a: str, b: str, by: str | None = None) -> pd.Series | float:
@@ -90,7 +131,7 @@ class Comparison:
         cols = ["rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "n_bad_k", "max_k"]
         lines = [
             "PSIS-LOO model comparison (higher elpd_loo is better; elpd_diff is relative to the best fit)",
-            self.table[cols].to_string(float_format=lambda v: f"{v:.4g}"),
+            self.ranking[cols].to_string(float_format=lambda v: f"{v:.4g}"),
         ]
         if self.warnings:
             lines += [f"WARNING: {w}" for w in self.warnings]
@@ -197,7 +238,9 @@ def compare(fits: Mapping[str, Fit], *, pareto_k_max: float = PARETO_K_MAX, warn
     if warn:
         for note in notes:
             warnings.warn(note, ParetoKWarning, stacklevel=2)
-    return Comparison(table=table, pointwise=frame, pareto_k_max=pareto_k_max, warnings=tuple(notes))
+    banners = {fit_.diagnostics.banner() for fit_ in fits.values()}
+    banner = "; ".join(f"{name}: {fit_.diagnostics.banner()}" for name, fit_ in fits.items()) if len(banners) > 1 else banners.pop()
+    return Comparison(ranking=table, pointwise=frame, pareto_k_max=pareto_k_max, warnings=tuple(notes), banner=banner)
 
 
 __all__ = ["Comparison", "ParetoKWarning", "check_same_data", "compare"]

@@ -37,7 +37,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,7 @@ from bayeslaw import results
 from bayeslaw.constants import CREDIBLE_INTERVAL, DRAW_DIM
 from bayeslaw.fit import Fit
 from bayeslaw.forecast import POINT_DIM, in_support, sample_observations
+from bayeslaw.result_contract import ResultContract
 from bayeslaw.seeds import stream_seed
 from bayeslaw.summaries import interval
 
@@ -55,7 +56,7 @@ QUANTITIES = ("loss_mean", "loss_observation", "error_mean", "error_observation"
 
 
 @dataclass(frozen=True)
-class DownstreamForecast:
+class DownstreamForecast(ResultContract):
     """Chained forecast draws.
 
     Attributes
@@ -70,15 +71,30 @@ class DownstreamForecast:
         Interval probability of :meth:`table`.
     notes
         How draws were paired, and any draws outside the target's support.
+    banner
+        The two fits' convergence banners.
     """
 
     draws: xr.Dataset
     inputs: pd.DataFrame
     prob: float
     notes: tuple[str, ...] = field(default_factory=tuple)
+    banner: str = ""
+    title: ClassVar[str] = "downstream forecast (loss fit chained into a link fit)"
 
-    def table(self, prob: float | None = None) -> pd.DataFrame:
-        """One row per point: inputs, then median/lower/upper of each quantity and ``n_invalid``."""
+    def summary_draws(self) -> xr.Dataset:
+        """The four forecast quantities (not the ``invalid`` flags)."""
+        return self.draws[list(QUANTITIES)]
+
+    def extra_columns(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The points' inputs in front and ``n_invalid`` at the end."""
+        inputs = self.inputs.reset_index(drop=True)
+        out = pd.concat([inputs.set_axis(table.index), table], axis=1)
+        out["n_invalid"] = self.draws["invalid"].sum(DRAW_DIM).transpose(POINT_DIM).values
+        return out
+
+    def intervals(self, prob: float | None = None) -> pd.DataFrame:
+        """Numeric table, one row per point: inputs, then median/lower/upper of each quantity and ``n_invalid``."""
         table = self.inputs.reset_index(drop=True).copy()
         for name in QUANTITIES:
             stats = interval(self.draws[name], prob or self.prob)
@@ -188,4 +204,7 @@ def forecast_downstream(
         }
     )
     points = table[[c for c in table.columns if not c.startswith(("mean_", "observation_"))]]
-    return DownstreamForecast(draws=draws, inputs=points, prob=prob, notes=tuple(notes))
+    banner = loss_fit.diagnostics.banner()
+    if link_fit.diagnostics.banner() != banner:
+        banner = f"loss fit: {banner}; link fit: {link_fit.diagnostics.banner()}"
+    return DownstreamForecast(draws=draws, inputs=points, prob=prob, notes=tuple(notes), banner=banner)

@@ -10,6 +10,7 @@ modules above this one, and plots live in :mod:`bayeslaw.plotting`.
 
 from __future__ import annotations
 
+import html
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,12 +27,22 @@ from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, SKILL_DIM
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning, Diagnostics, check_convergence
 from bayeslaw.families import Family, get_family
-from bayeslaw.forecast import as_points, mean_at_observations, predictive_draws, predictive_groups, predictive_table, resolve_inputs
+from bayeslaw.forecast import (
+    POINT_DIM,
+    ForecastResult,
+    as_points,
+    mean_at_observations,
+    predictive_draws,
+    predictive_groups,
+    predictive_table,
+    resolve_inputs,
+)
 from bayeslaw.groups import check_select, merge_select, require_allocation, require_axis
 from bayeslaw.laws import Law, get_law
 from bayeslaw.model_builder import build_model
 from bayeslaw.optimum import OptimumResult, as_budget_array, optimum_draws
 from bayeslaw.posterior import law_params, varying_axes
+from bayeslaw.result_contract import banner_html
 from bayeslaw.sampling import SamplerConfig, run_sampler
 from bayeslaw.seeds import stream_seed
 from bayeslaw.spec import SAMPLER_KEYS, ModelSpec, resolve_spec
@@ -206,7 +217,9 @@ class Fit:
         draws, found = optimum_draws(law, params, self.refs, budgets, weights)
         notes = [*notes, *found]
         labels = {axis: str(value) for axis, value in chosen.items() if np.ndim(value) == 0}
-        return OptimumResult(draws=draws.transpose("chain", "draw", ...), prob=prob, notes=tuple(notes), labels=labels)
+        return OptimumResult(
+            draws=draws.transpose("chain", "draw", ...), prob=prob, notes=tuple(notes), labels=labels, banner=self.diagnostics.banner()
+        )
 
     def predict(
         self,
@@ -254,6 +267,42 @@ class Fit:
         draws = predictive_draws(law, self.family, self.posterior, self.refs, x, groups, seed)
         table = predictive_table(draws, x, groups, prob)
         return (table, draws) if return_draws else table
+
+    def forecast(
+        self,
+        params: Any = None,
+        tokens: Any = None,
+        *,
+        select: Mapping[str, Any] | None = None,
+        skill: Any = None,
+        datamix: Any = None,
+        prob: float = CREDIBLE_INTERVAL,
+        seed: int | None = None,
+        **inputs: Any,
+    ) -> ForecastResult:
+        """:meth:`predict` as a result object: per-draw ``mean`` and ``observation``, each point's inputs and labels as coordinates.
+
+        ``.table()`` gives 'median [lower, upper]' strings, ``.summary()`` a tidy
+        frame and ``.intervals()`` the numeric table :meth:`predict` returns.
+        """
+        table, draws = self.predict(
+            params, tokens, select=select, skill=skill, datamix=datamix, prob=prob, seed=seed, return_draws=True, **inputs
+        )
+        coords = {str(c): (POINT_DIM, table[c].to_numpy()) for c in table.columns if not c.startswith(("mean_", "observation_"))}
+        return ForecastResult(draws=draws.assign_coords(coords), prob=prob, banner=self.diagnostics.banner())
+
+    def _repr_html_(self) -> str:
+        """Notebook view: the model, the data, the convergence banner, the notes and the parameter table."""
+        summary = self.summary()
+        cols = ["kind", "median", "lower", "upper", "r_hat", "ess_bulk", "flag"]
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in (*self.data.notes, *self.notes))
+        return (
+            f"<div class='bayeslaw-fit'><p><b>bayeslaw fit</b>: model <code>{html.escape(self.spec.name)}</code> "
+            f"(law {html.escape(self.spec.law)}: {html.escape(self.law.formula)}; {html.escape(self.family.description)})<br>"
+            f"data: {html.escape(repr(self.data))}</p>{banner_html(self.diagnostics.banner())}"
+            f"<p>{summary.attrs['prob']:.0%} equal-tailed credible intervals</p>"
+            f"{summary[cols].to_html(border=0, float_format=lambda v: f'{v:.4g}')}" + (f"<ul>{notes}</ul>" if notes else "") + "</div>"
+        )
 
     def mean_at_observations(self) -> xr.DataArray:
         """The law's mean at every observation, per draw (dims chain, draw, obs)."""

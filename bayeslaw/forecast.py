@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -19,10 +20,43 @@ from bayeslaw.data import ScalingData
 from bayeslaw.families import Family
 from bayeslaw.laws import Law
 from bayeslaw.posterior import law_params
+from bayeslaw.result_contract import ResultContract
 from bayeslaw.summaries import interval
 from bayeslaw.variables import get_variable
 
 POINT_DIM = "point"
+
+
+@dataclass(frozen=True)
+class ForecastResult(ResultContract):
+    """Posterior predictive forecasts at new inputs, per draw.
+
+    Attributes
+    ----------
+    draws
+        Dataset with ``mean`` (the law's curve) and ``observation`` (a new noisy
+        measurement) over ``chain``, ``draw`` and ``point``; each point's inputs
+        and group labels are coordinates along ``point``.
+    prob
+        Default interval probability.
+    notes
+        What was assumed.
+    banner
+        The fit's convergence banner.
+    """
+
+    draws: xr.Dataset
+    prob: float
+    notes: tuple[str, ...] = ()
+    banner: str = ""
+    title: ClassVar[str] = "forecast (mean: the law's curve; observation: a new measurement)"
+
+    def intervals(self, prob: float | None = None) -> pd.DataFrame:
+        """Numeric table, one row per point: inputs, labels, ``mean_*`` and ``observation_*`` median/lower/upper."""
+        point_coords = {k: v for k, v in self.draws.coords.items() if v.dims == (POINT_DIM,) and k != POINT_DIM}
+        return predictive_table(self.draws, point_coords, {}, prob or self.prob)
+
+
 #: Short names accepted for the canonical inputs (``predict(params=..., tokens=...)``).
 INPUT_ALIASES = {"params": "N", "tokens": "D", "compute": "C"}
 

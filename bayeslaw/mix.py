@@ -9,14 +9,14 @@ interval carries the posterior correlation between the two optima::
 
     path = two_skill_path("code", "text")            # 21 weights of "text" from 0 to 1
     sweep = sweep_mix(fit, [1e20, 1e22, 1e24], path)  # reference: the first mix (all code)
-    sweep.table()                                     # N*, D*, tokens/param, shift: median and interval
+    sweep.table()                                     # N*, D*, tokens/param, shift: 'median [lower, upper]'
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -25,8 +25,9 @@ import xarray as xr
 from bayeslaw.constants import CREDIBLE_INTERVAL, FLOPS_PER_PARAM_TOKEN, SKILL_DIM
 from bayeslaw.groups import require_allocation, require_axis
 from bayeslaw.laws import Law
-from bayeslaw.optimum import as_budget_array, optimum_numeric
-from bayeslaw.summaries import interval, interval_frame, with_labels
+from bayeslaw.optimum import as_budget_array, optimum_numeric, relative_draws
+from bayeslaw.result_contract import ResultContract, with_scalar_labels
+from bayeslaw.summaries import interval, interval_frame
 from bayeslaw.weights import MIX_DIM, MixLike, mix_path, mix_weights, two_skill_path
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ SWEEP_QUANTITIES = ("N_opt", "D_opt", "tokens_per_param", "loss_opt", "shift")
 
 
 @dataclass(frozen=True)
-class MixSweep:
+class MixSweep(ResultContract):
     """Compute-optimal allocation along a set of mixes, per posterior draw.
 
     Attributes
@@ -56,7 +57,10 @@ class MixSweep:
         What was assumed (normalisation, search method, boundary hits).
     labels
         Labels of the other group axes the sweep was computed for (e.g.
-        ``{"datamix": "rpj"}``); the tables carry them as leading columns.
+        ``{"datamix": "rpj"}``); kept as coordinates of ``draws`` and as leading
+        columns of the tables.
+    banner
+        The fit's convergence banner.
     """
 
     draws: xr.Dataset
@@ -65,21 +69,29 @@ class MixSweep:
     prob: float = CREDIBLE_INTERVAL
     notes: tuple[str, ...] = field(default_factory=tuple)
     labels: Mapping[str, str] = field(default_factory=dict)
+    banner: str = ""
+    title: ClassVar[str] = "compute-optimal allocation along validation mixes (shift = N*(mix) / N*(reference) - 1)"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "draws", with_scalar_labels(self.draws, self.labels))
 
     @property
     def group_dims(self) -> list[str]:
         """Dims besides the draws (budget, mix and any group axis)."""
         return [d for d in self.draws.dims if d not in ("chain", "draw")]
 
-    def table(self, prob: float | None = None) -> pd.DataFrame:
+    def summary_draws(self) -> xr.Dataset:
+        """The sweep's quantities, in table order."""
+        return self.draws[list(SWEEP_QUANTITIES)]
+
+    def summary(self, prob: float | None = None) -> pd.DataFrame:
         """Tidy table: one row per budget, mix (and group) and quantity, with median, lower and upper."""
-        tidy = interval_frame(self.draws[list(SWEEP_QUANTITIES)], prob or self.prob, index=self.group_dims)
-        tidy = tidy.sort_values(["quantity", *self.group_dims], kind="stable").reset_index(drop=True)
-        return with_labels(tidy, self.labels, position=1)
+        tidy = super().summary(prob)
+        return tidy.sort_values(["quantity", *self.group_dims], kind="stable").reset_index(drop=True)
 
     def wide(self, prob: float | None = None) -> pd.DataFrame:
         """One row per budget, mix (and group); columns ``<quantity>_{median,lower,upper}``."""
-        tidy = self.table(prob)
+        tidy = self.summary(prob)
         wide = tidy.pivot(index=[*self.labels, *self.group_dims], columns="quantity", values=["median", "lower", "upper"])
         wide.columns = [f"{q}_{stat}" for stat, q in wide.columns]
         order = [f"{q}_{s}" for q in SWEEP_QUANTITIES for s in ("median", "lower", "upper")]
@@ -134,7 +146,7 @@ def sweep_params(
     )
     all_draws, found = optimum_numeric(law, params, refs, budgets, stacked)
     draws = all_draws.isel({MIX_DIM: slice(0, n_mixes)})
-    draws["shift"] = draws["N_opt"] / all_draws["N_opt"].isel({MIX_DIM: n_mixes}, drop=True) - 1.0
+    draws["shift"] = relative_draws(draws["N_opt"], all_draws["N_opt"].isel({MIX_DIM: n_mixes}, drop=True))["shift"]
     extra = {k: v for k, v in mixes.coords.items() if k != SKILL_DIM and MIX_DIM in v.dims}
     draws = draws.drop_vars(MIX_DIM).assign_coords(extra).transpose("chain", "draw", "budget", MIX_DIM, ...)
     return MixSweep(draws=draws, weights=mixes, reference=reference, prob=prob, notes=(*notes, *found))
@@ -198,7 +210,7 @@ def sweep_mix(
     params = fit.params(select=chosen, keep=keep)
     fit.diagnostics.warn()
     sweep = sweep_params(law, params, fit.refs, budget, weights, ref, prob, (*notes, *more))
-    return replace(sweep, labels={axis: str(label) for axis, label in chosen.items()})
+    return replace(sweep, labels={axis: str(label) for axis, label in chosen.items()}, banner=fit.diagnostics.banner())
 
 
 # ---------------------------------------------------------------- iso-FLOP curves

@@ -22,14 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayeslaw.constants import FLOPS_PER_PARAM_TOKEN
+from bayeslaw.constants import CREDIBLE_INTERVAL, FLOPS_PER_PARAM_TOKEN
 from bayeslaw.laws import Law
-from bayeslaw.summaries import format_interval, interval_frame, with_labels
+from bayeslaw.result_contract import ResultContract, with_scalar_labels
 
 #: Half-width of the grid search in log N around sqrt(C/6): tokens per parameter from e^-30 to e^30.
 SEARCH_HALF_WIDTH = 15.0
@@ -48,7 +49,7 @@ QUANTITIES = ("N_opt", "D_opt", "tokens_per_param", "loss_opt")
 
 
 @dataclass(frozen=True)
-class OptimumResult:
+class OptimumResult(ResultContract):
     """Compute-optimal allocation per posterior draw.
 
     Attributes
@@ -56,34 +57,119 @@ class OptimumResult:
     draws
         Dataset with ``N_opt``, ``D_opt``, ``tokens_per_param``, ``loss_opt``
         (and ``a`` where the law has a closed form), dims ``chain``, ``draw``,
-        ``budget`` (and ``mix`` for several mixes).
+        ``budget`` (and ``mix`` for several mixes); the group labels are scalar
+        coordinates.
     prob
         Interval probability used by :meth:`summary`.
     notes
         What was assumed (normalised weights, numeric search, boundary hits).
     labels
         The group the optimum was computed for (e.g. ``{"skill": "code"}``);
-        the tables carry them as leading columns.
+        kept as coordinates of ``draws`` and as leading columns of the tables.
+    banner
+        The fit's convergence banner.
     """
 
     draws: xr.Dataset
     prob: float
     notes: tuple[str, ...] = field(default_factory=tuple)
     labels: Mapping[str, str] = field(default_factory=dict)
+    banner: str = ""
+    title: ClassVar[str] = "compute-optimal allocation"
 
-    def summary(self, prob: float | None = None) -> pd.DataFrame:
-        """Tidy table: quantity, the group labels, budget (and mix), median, lower, upper."""
-        index = [d for d in self.draws.dims if d not in ("chain", "draw")]
-        return with_labels(interval_frame(self.draws, prob or self.prob, index=index), self.labels, position=1)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "draws", with_scalar_labels(self.draws, self.labels))
+
+    def relative_to(self, other: OptimumResult, quantity: str = "N_opt", axis: str | None = None) -> OptimumContrast:
+        """Per-draw contrast of ``quantity`` between this optimum (a) and ``other`` (b), on the same draws.
+
+        Gives ``a``, ``b``, ``difference`` (a - b), ``ratio`` (a / b), ``shift``
+        (a / b - 1) and ``log_ratio``, and ``P(a > b)``. Both results must come
+        from the same posterior draws (the same fit), so the contrast keeps
+        their correlation.
+        """
+        if quantity not in QUANTITIES:
+            raise ValueError(f"quantity must be one of {QUANTITIES}, got {quantity!r}")
+        va, vb = self.draws[quantity], other.draws[quantity]
+        if va.sizes.get("draw") != vb.sizes.get("draw") or va.sizes.get("chain") != vb.sizes.get("chain"):
+            raise ValueError("relative_to compares optima from the same posterior draws (the same fit)")
+        differing = [k for k in self.labels if other.labels.get(k) != self.labels[k]]
+        axis = axis or (differing[0] if differing else "group")
+        a, b = self.labels.get(axis, "a"), other.labels.get(axis, "b")
+        fixed = {k: v for k, v in self.labels.items() if k != axis and other.labels.get(k) == v}
+        draws = relative_draws(va.drop_vars(list(self.labels), errors="ignore"), vb.drop_vars(list(other.labels), errors="ignore"))
+        notes = tuple(dict.fromkeys((*self.notes, *other.notes)))
+        return OptimumContrast(
+            draws=with_scalar_labels(draws, fixed),
+            quantity=quantity,
+            axis=axis,
+            labels=(a, b),
+            fixed=fixed,
+            prob=self.prob,
+            notes=notes,
+            banner=self.banner,
+        )
+
+
+def relative_draws(a: xr.DataArray, b: xr.DataArray) -> xr.Dataset:
+    """Per-draw contrast of ``a`` against ``b``: both, difference, ratio, shift (ratio - 1) and log ratio."""
+    ratio = a / b
+    return xr.Dataset({"a": a, "b": b, "difference": a - b, "ratio": ratio, "shift": ratio - 1.0, "log_ratio": np.log(a) - np.log(b)})
+
+
+@dataclass(frozen=True)
+class OptimumContrast(ResultContract):
+    """Per-draw comparison of one optimum quantity between groups ``a`` and ``b``.
+
+    Attributes
+    ----------
+    draws
+        Dataset with ``a`` and ``b`` (the quantity for each group),
+        ``difference`` (a - b), ``ratio`` (a / b), ``shift`` (a / b - 1) and
+        ``log_ratio``; dims ``chain``, ``draw``, ``budget``; the labels held
+        fixed are scalar coordinates.
+    quantity
+        ``N_opt``, ``D_opt``, ``tokens_per_param`` or ``loss_opt``.
+    axis, labels
+        The grouping axis and the two labels compared (``labels = (a, b)``).
+    fixed
+        Labels held fixed on other axes (e.g. ``{"datamix": "rpj"}``).
+    prob
+        Interval probability of :meth:`summary`.
+    notes
+        Notes of the underlying optimum computations.
+    banner
+        The fit's convergence banner.
+    """
+
+    draws: xr.Dataset
+    quantity: str
+    axis: str
+    labels: tuple[str, str]
+    fixed: Mapping[str, str] = field(default_factory=dict)
+    prob: float = CREDIBLE_INTERVAL
+    notes: tuple[str, ...] = ()
+    banner: str = ""
+    title: ClassVar[str] = "contrast of compute-optimal allocations"
+
+    @property
+    def prob_greater(self) -> xr.DataArray:
+        """Posterior probability that ``a``'s quantity exceeds ``b``'s, per budget."""
+        return (self.draws["a"] > self.draws["b"]).mean(("chain", "draw"))
+
+    def heading(self, prob: float | None = None) -> str:
+        a, b = self.labels
+        return f"{self.quantity}: {self.axis} {a} (a) against {b} (b); " + super().heading(prob).split(": ", 1)[1]
 
     def table(self, prob: float | None = None) -> pd.DataFrame:
-        """Wide, human-readable table: one row per budget, 'median [lower, upper]' cells."""
-        tidy = self.summary(prob)
-        tidy["value"] = [format_interval(m, lo, hi) for m, lo, hi in zip(tidy["median"], tidy["lower"], tidy["upper"], strict=True)]
-        index = [c for c in tidy.columns if c not in ("quantity", "median", "lower", "upper", "value")]
-        return tidy.pivot(index=index, columns="quantity", values="value")[
-            [q for q in ("N_opt", "D_opt", "tokens_per_param", "loss_opt", "a") if q in set(tidy["quantity"])]
-        ]
+        """One row per budget: 'median [lower, upper]' of a, b, the ratio and the difference, plus P(a > b)."""
+        wide = super().table(prob)
+        a, b = self.labels
+        out = wide[["a", "b", "ratio", "difference"]].copy()
+        out.columns = [f"{self.quantity}[{a}]", f"{self.quantity}[{b}]", "ratio a/b", "difference a-b"]
+        budgets = out.index.get_level_values("budget").to_numpy()
+        out[f"P({a} > {b})"] = self.prob_greater.sel(budget=budgets).values
+        return out
 
 
 def as_budget_array(budget: float | Sequence[float] | np.ndarray) -> xr.DataArray:

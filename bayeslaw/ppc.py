@@ -13,13 +13,15 @@ noise is inflated, often by unmodelled structure elsewhere).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from bayeslaw import results
 from bayeslaw.constants import OBS_DIM, OBSERVED, PPC_COVERAGE_BOUNDS, PPC_INTERVAL
+from bayeslaw.result_contract import ResultContract
 from bayeslaw.summaries import interval
 
 if TYPE_CHECKING:
@@ -49,12 +51,15 @@ def ppc_table(fit: Fit, prob: float = PPC_INTERVAL) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class CoverageCheck:
+class CoverageCheck(ResultContract):
     """Per-group posterior predictive coverage.
+
+    Its :meth:`summary` is the predictive interval of every observation (with
+    its group labels); its :meth:`table` the coverage per group.
 
     Attributes
     ----------
-    table
+    per_group
         One row per group label: ``n`` observations, ``inside`` (count within the
         ``prob`` predictive interval), ``coverage`` (share) and ``flag``
         (``"low"``, ``"high"`` or ``""``).
@@ -68,12 +73,34 @@ class CoverageCheck:
         Share of all observations inside their interval.
     """
 
-    table: pd.DataFrame
+    per_group: pd.DataFrame
     by: str
     prob: float
     bounds: tuple[float, float]
     overall: float
     problems: tuple[str, ...] = field(default_factory=tuple)
+    draws: xr.Dataset = field(default_factory=xr.Dataset)
+    notes: tuple[str, ...] = ()
+    fit_banner: str = ""
+    title: ClassVar[str] = "posterior predictive coverage"
+
+    @property
+    def status(self) -> str:
+        """The fit's convergence banner and this check's coverage banner."""
+        return "; ".join(b for b in (self.fit_banner, self.banner()) if b)
+
+    def heading(self, prob: float | None = None) -> str:
+        return f"{self.title} of {self.prob:.0%} predictive intervals by {self.by}: overall {self.overall:.0%}"
+
+    def table(self, prob: float | None = None) -> pd.DataFrame:
+        """Per group: ``inside/n``, the coverage and the flag, as strings (``prob`` is fixed by the check)."""
+        del prob
+        out = pd.DataFrame(index=self.per_group.index)
+        out["inside / n"] = [f"{i}/{n}" for i, n in zip(self.per_group["inside"], self.per_group["n"], strict=True)]
+        out["coverage"] = [f"{c:.0%}" for c in self.per_group["coverage"]]
+        lo, hi = self.bounds
+        out["flag"] = [f"{flag} (bounds {lo:.0%}-{hi:.0%})" if flag else "" for flag in self.per_group["flag"]]
+        return out
 
     @property
     def ok(self) -> bool:
@@ -82,7 +109,7 @@ class CoverageCheck:
 
     def banner(self) -> str:
         """One line for reports: coverage per group, and a loud flag for groups out of bounds."""
-        per = ", ".join(f"{label} {cov:.0%}" for label, cov in self.table["coverage"].items())
+        per = ", ".join(f"{label} {cov:.0%}" for label, cov in self.per_group["coverage"].items())
         head = f"PPC coverage of {self.prob:.0%} predictive intervals by {self.by}: overall {self.overall:.0%} ({per})"
         if self.ok:
             return f"{head}; all within [{self.bounds[0]:.0%}, {self.bounds[1]:.0%}]"
@@ -126,7 +153,17 @@ def ppc_coverage(
         for label, row in out.iterrows()
         if row.flag
     )
-    return CoverageCheck(table=out, by=axis, prob=prob, bounds=(low, high), overall=float(table["inside"].mean()), problems=problems)
+    predictive = results.get_group(fit.idata, "posterior_predictive")[OBSERVED]
+    return CoverageCheck(
+        per_group=out,
+        by=axis,
+        prob=prob,
+        bounds=(low, high),
+        overall=float(table["inside"].mean()),
+        problems=problems,
+        draws=xr.Dataset({"y_predictive": predictive}),
+        fit_banner=fit.diagnostics.banner(),
+    )
 
 
 __all__ = ["ALL", "CoverageCheck", "ppc_coverage", "ppc_table"]

@@ -15,8 +15,8 @@ a new measurement (e.g. the loss actually reached after full fine-tuning).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -26,12 +26,13 @@ from bayeslaw import results
 from bayeslaw.constants import DRAW_DIM
 from bayeslaw.forecast import POINT_DIM, predictive_draws, resolve_inputs
 from bayeslaw.groups import require_axis
+from bayeslaw.result_contract import ResultContract, with_scalar_labels
 from bayeslaw.seeds import stream_seed
 from bayeslaw.summaries import interval
 
 
 @dataclass(frozen=True)
-class SelectionResult:
+class SelectionResult(ResultContract):
     """Forecasts of every candidate at one budget, per posterior draw.
 
     Attributes
@@ -47,6 +48,12 @@ class SelectionResult:
         The target budget the forecasts are at (``nan`` if not given).
     prob
         Interval probability of :meth:`table`.
+    notes
+        What was assumed.
+    banner
+        The fit's convergence banner.
+    labels
+        Labels of other group axes the forecasts were made for (e.g. ``{"dataset": "flan"}``).
     """
 
     loss: xr.DataArray
@@ -54,6 +61,24 @@ class SelectionResult:
     axis: str
     budget: float
     prob: float
+    notes: tuple[str, ...] = ()
+    banner: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    title: ClassVar[str] = "ranking of candidates by forecast loss"
+
+    @property
+    def draws(self) -> xr.Dataset:
+        """``loss`` (and ``observation``) per draw and candidate, with the budget and labels as scalar coordinates."""
+        out = xr.Dataset({"loss": self.loss, **({"observation": self.observation} if self.observation is not None else {})})
+        return with_scalar_labels(out.assign_coords(budget=self.budget), self.labels)
+
+    def extra_columns(self, table: pd.DataFrame) -> pd.DataFrame:
+        """``P(best)`` per candidate, rows best first (by expected loss)."""
+        index = list(table.index.names)
+        flat = table.reset_index()
+        flat["P(best)"] = self.p_best().sel({self.axis: flat[self.axis].to_numpy()}).values
+        order = {label: i for i, label in enumerate(self.ranking().index)}
+        return flat.sort_values(self.axis, key=lambda col: col.map(order)).set_index(index)
 
     @property
     def candidates(self) -> list[str]:
@@ -78,13 +103,14 @@ class SelectionResult:
             return str(self.p_best().idxmax(self.axis).item())
         raise ValueError(f"by must be 'expected_loss' or 'p_best', got {by!r}")
 
-    def table(self) -> pd.DataFrame:
-        """One row per candidate, best first: ``p_best``, ``expected_loss``, the loss median and interval, rank.
+    def ranking(self, prob: float | None = None) -> pd.DataFrame:
+        """Numeric table, one row per candidate, best first: ``p_best``, ``expected_loss``, the loss median and interval, rank.
 
         Columns ``observation_lower`` / ``observation_upper`` (when available)
         bound a new measurement at the budget with probability ``prob``.
         """
-        stats = interval(self.loss, self.prob)
+        prob = prob or self.prob
+        stats = interval(self.loss, prob)
         frame = pd.DataFrame(
             {
                 "p_best": self.p_best().values,
@@ -96,12 +122,12 @@ class SelectionResult:
             index=pd.Index(self.candidates, name=self.axis),
         )
         if self.observation is not None:
-            obs = interval(self.observation, self.prob)
+            obs = interval(self.observation, prob)
             frame["observation_lower"] = obs["lower"].values
             frame["observation_upper"] = obs["upper"].values
         frame = frame.sort_values("expected_loss")
         frame.insert(0, "rank", np.arange(1, len(frame) + 1))
-        frame.attrs.update({"prob": self.prob, "budget": self.budget})
+        frame.attrs.update({"prob": prob, "budget": self.budget})
         return frame
 
 
@@ -209,7 +235,8 @@ def rank_candidates(
     relabel = {POINT_DIM: axis}
     loss = draws["mean"].rename(relabel).assign_coords({axis: levels})
     observation = draws["observation"].rename(relabel).assign_coords({axis: levels})
-    return rank_draws(loss, axis, prob=prob, observation=observation, budget=value)
+    ranked = rank_draws(loss, axis, prob=prob, observation=observation, budget=value)
+    return replace(ranked, banner=fit.diagnostics.banner(), labels={k: str(v) for k, v in chosen.items()})
 
 
 __all__ = ["SelectionResult", "rank_candidates", "rank_draws"]

@@ -1,6 +1,7 @@
 """Contrasts between two groups' compute-optimal allocations, per posterior draw.
 
-``contrast_optima(fit, 1e22, "code", "c4_val")`` computes each skill's N* (or
+``contrast_optima(fit, 1e22, "code", "c4_val")`` (a thin wrapper of
+:meth:`bayeslaw.optimum.OptimumResult.relative_to`) computes each skill's N* (or
 D*, tokens per parameter, loss at the optimum) on the same posterior draws and
 returns the per-draw difference and ratio, their credible intervals and the
 posterior probability that the first exceeds the second. Because both optima
@@ -12,70 +13,14 @@ tighter than either N* alone). Everything is vectorised over draws and budgets.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-import numpy as np
-import pandas as pd
-import xarray as xr
 
 from bayeslaw.constants import CREDIBLE_INTERVAL, SKILL_DIM
 from bayeslaw.groups import check_labels, merge_select, require_axis
-from bayeslaw.optimum import QUANTITIES
-from bayeslaw.summaries import format_interval, interval_frame
+from bayeslaw.optimum import QUANTITIES, OptimumContrast
 
 if TYPE_CHECKING:
     from bayeslaw.fit import Fit
-
-
-@dataclass(frozen=True)
-class OptimumContrast:
-    """Per-draw comparison of one optimum quantity between groups ``a`` and ``b``.
-
-    Attributes
-    ----------
-    draws
-        Dataset with ``a`` and ``b`` (the quantity for each group),
-        ``difference`` (a - b), ``ratio`` (a / b) and ``log_ratio``; dims
-        ``chain``, ``draw``, ``budget``.
-    quantity
-        ``N_opt``, ``D_opt``, ``tokens_per_param`` or ``loss_opt``.
-    axis, labels
-        The grouping axis and the two labels compared (``labels = (a, b)``).
-    fixed
-        Labels held fixed on other axes (e.g. ``{"datamix": "rpj"}``).
-    prob
-        Interval probability of :meth:`summary`.
-    notes
-        Notes of the underlying optimum computations.
-    """
-
-    draws: xr.Dataset
-    quantity: str
-    axis: str
-    labels: tuple[str, str]
-    fixed: Mapping[str, str] = field(default_factory=dict)
-    prob: float = CREDIBLE_INTERVAL
-    notes: tuple[str, ...] = ()
-
-    @property
-    def prob_greater(self) -> xr.DataArray:
-        """Posterior probability that ``a``'s quantity exceeds ``b``'s, per budget."""
-        return (self.draws["a"] > self.draws["b"]).mean(("chain", "draw"))
-
-    def summary(self, prob: float | None = None) -> pd.DataFrame:
-        """Tidy table: quantity (a, b, difference, ratio, log_ratio), budget, median, lower, upper."""
-        return interval_frame(self.draws, prob or self.prob, index=["budget"])
-
-    def table(self, prob: float | None = None) -> pd.DataFrame:
-        """One row per budget: 'median [lower, upper]' of a, b, the ratio and the difference, plus P(a > b)."""
-        tidy = self.summary(prob)
-        tidy["value"] = [format_interval(m, lo, hi) for m, lo, hi in zip(tidy["median"], tidy["lower"], tidy["upper"], strict=True)]
-        wide = tidy.pivot(index="budget", columns="quantity", values="value")[["a", "b", "ratio", "difference"]]
-        a, b = self.labels
-        wide.columns = [f"{self.quantity}[{a}]", f"{self.quantity}[{b}]", "ratio a/b", "difference a-b"]
-        wide[f"P({a} > {b})"] = self.prob_greater.sel(budget=wide.index.to_numpy()).values
-        return wide
 
 
 def contrast_optima(
@@ -127,10 +72,7 @@ def contrast_optima(
         raise ValueError(f"{axis}= is given by a and b; do not pass it as a fixed label")
     first = fit.compute_optimal(budget, prob=prob, select={**fixed, axis: a})
     second = fit.compute_optimal(budget, prob=prob, select={**fixed, axis: b})
-    va, vb = first.draws[quantity], second.draws[quantity]
-    draws = xr.Dataset({"a": va, "b": vb, "difference": va - vb, "ratio": va / vb, "log_ratio": np.log(va) - np.log(vb)})
-    notes = tuple(dict.fromkeys((*first.notes, *second.notes)))
-    return OptimumContrast(draws=draws, quantity=quantity, axis=axis, labels=(a, b), fixed=dict(fixed), prob=prob, notes=notes)
+    return first.relative_to(second, quantity=quantity, axis=axis)
 
 
 __all__ = ["OptimumContrast", "contrast_optima"]

@@ -62,7 +62,7 @@ def time_real(eval_sets: list[str] | None, seed: int, model: str = "hierarchical
         **diag.to_dict(),
         "divergent_fraction": diag.n_divergent / diag.n_draws,
         "converged": diag.converged,
-        "ppc_coverage": {str(k): float(v) for k, v in check.table["coverage"].items()},
+        "ppc_coverage": {str(k): float(v) for k, v in check.per_group["coverage"].items()},
         "ppc_overall": check.overall,
         "ppc_banner": check.banner(),
         "shared_parameters": {k: dict(v) for k, v in shared.iterrows()},

@@ -91,7 +91,7 @@ rows = []
 for ds, (loss_fit, link_fit) in fits.items():
     held = runs[(runs["train_dataset"] == ds) & (runs["N_params"] > MAX_FIT_PARAMS)].sort_values("C")
     fc = forecast_downstream(loss_fit, link_fit, held["N_params"].to_numpy(), held["D_tokens"].to_numpy(), prob=PROB)
-    table = fc.table(PROB)
+    table = fc.intervals(PROB)
     p_pass = (fc.draws["error_observation"] < THRESHOLD).mean(DRAW_DIM).values
     for i, run in enumerate(held.index):
         loss_true, err_true = held.loc[run, LOSS_COLUMN], held.loc[run, ERROR_COLUMN]
@@ -170,7 +170,7 @@ fig, axes = plt.subplots(len(TRAIN_SETS), 3, figsize=(15, 4.0 * len(TRAIN_SETS))
 jump_rows = []
 for row, (ds, (loss_fit, link_fit)) in enumerate(fits.items()):
     fc = forecast_downstream(loss_fit, link_fit, sizes, 20.0 * sizes, prob=PROB)
-    table = fc.table(PROB)
+    table = fc.intervals(PROB)
     compute = 6.0 * sizes * 20.0 * sizes
     p_pass = (fc.draws["error_observation"] < THRESHOLD).mean(DRAW_DIM).values
     plug = (table["error_observation_median"] < THRESHOLD).to_numpy()

@@ -90,7 +90,7 @@ for dataset in DATASETS:
             fit = bl.fit(data, "rectified_finetune", random_seed=DEFAULT_SEED, **SAMPLER)
             result = rank_candidates(fit, FINETUNE_FULL_BUDGET, prob=CREDIBLE_INTERVAL)
         seconds = time.time() - tick
-        table = result.table()
+        table = result.ranking()
         chosen, chosen_p = result.best(), result.best(by="p_best")
         best = str(true.idxmin())
         inside = (true.reindex(table.index) >= table["observation_lower"]) & (true.reindex(table.index) <= table["observation_upper"])

@@ -149,7 +149,7 @@ for ds, (loss_fit, link_fit) in fits.items():
     held_out = sub[~fitting_set(sub)].sort_values(["N_params", "M"])
     fc = forecast_downstream(loss_fit, link_fit, held_out["N_params"].to_numpy(), held_out["D_tokens"].to_numpy(), prob=PROB)
     forecasts[ds] = (held_out, fc)
-    table = fc.table(PROB)
+    table = fc.intervals(PROB)
     table.index = held_out.index
     table["loss_true"] = held_out[LOSS_COLUMN]
     table["error_true"] = held_out[ERROR_COLUMN]
@@ -242,7 +242,7 @@ out.table(coverage_table, caption="Coverage of 90% predictive intervals over all
 fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
 for col, (ds, (held_out, fc)) in enumerate(forecasts.items()):
     sub = runs[runs["train_dataset"] == ds]
-    table = fc.table(PROB)
+    table = fc.intervals(PROB)
     ax = axes[0, col]
     compute = 6.0 * sub["N_params"].astype(float) * sub["D_tokens"].astype(float)
     fit_mask = fitting_set(sub)

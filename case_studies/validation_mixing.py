@@ -86,7 +86,7 @@ out.text(
     f"Each model: {SAMPLER['chains']} chains x {SAMPLER['draws']} draws after {SAMPLER['tune']} tuning steps, seed {DEFAULT_SEED}.",
 )
 out.bullet_list([f"`{name}`: {f.diagnostics.banner()}" for name, f in fits.items()])
-out.table(comparison.table, caption="PSIS-LOO comparison (higher elpd is better)")
+out.table(comparison.ranking, caption="PSIS-LOO comparison (higher elpd is better)")
 PRIMARY = comparison.best
 ALTERNATIVE = next(name for name in MODELS if name != PRIMARY)
 out.text(

@@ -48,7 +48,7 @@ def test_prefers_shared_exponents_when_they_are_shared(shared_pair: dict[str, bl
 
 def test_table_structure_and_pointwise(skill_pair: dict[str, bl.Fit]) -> None:
     result = _quiet_compare(skill_pair)
-    table = result.table
+    table = result.ranking
     assert list(table.index) == [result.best, *[n for n in skill_pair if n != result.best]]
     assert {"rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "weight", "n_bad_k", "max_k"} <= set(table.columns)
     assert table["elpd_diff"].iloc[0] == 0
@@ -71,8 +71,8 @@ def test_pareto_k_warning_names_count_and_observations(skill_pair: dict[str, bl.
     assert not result.reliable
     for name in skill_pair:
         k = result.pointwise[("k", name)].to_numpy()
-        assert result.table.loc[name, "n_bad_k"] == int((k > 0.0).sum())
-        assert result.table.loc[name, "max_k"] == pytest.approx(k.max())
+        assert result.ranking.loc[name, "n_bad_k"] == int((k > 0.0).sum())
+        assert result.ranking.loc[name, "max_k"] == pytest.approx(k.max())
     strict = _quiet_compare(skill_pair, pareto_k_max=np.inf)
     assert strict.reliable and "Pareto k OK" in strict.report()
 

@@ -103,7 +103,7 @@ def test_chained_draws_match_a_per_draw_loop():
     # Same seed, same draws; the table has every quantity's interval.
     again = forecast_downstream(lf, kf, NEW_N, NEW_D, seed=5)
     xr.testing.assert_identical(forecast.draws, again.draws)
-    table = forecast.table()
+    table = forecast.intervals()
     assert list(table["N"]) == list(NEW_N)
     for name in QUANTITIES:
         assert (table[f"{name}_lower"] < table[f"{name}_median"]).all() and (table[f"{name}_median"] < table[f"{name}_upper"]).all()
@@ -129,7 +129,7 @@ def test_point_mass_loss_gives_every_link_draw_once():
 
 def test_error_interval_carries_both_uncertainties():
     def width(lf: Fit, kf: Fit) -> np.ndarray:
-        table = forecast_downstream(lf, kf, NEW_N, NEW_D, seed=3).table(CREDIBLE_INTERVAL)
+        table = forecast_downstream(lf, kf, NEW_N, NEW_D, seed=3).intervals(CREDIBLE_INTERVAL)
         return (table["error_mean_upper"] - table["error_mean_lower"]).to_numpy()
 
     both = width(loss_fit(), link_fit())
@@ -146,7 +146,7 @@ def test_observations_are_error_fractions_and_wider_than_the_curve():
     forecast = forecast_downstream(loss_fit(), link_fit(phi=50.0), NEW_N, NEW_D, seed=4)
     obs = forecast.draws["error_observation"].values
     assert np.all((obs > 0) & (obs < 1))
-    table = forecast.table()
+    table = forecast.intervals()
     obs_width = table["error_observation_upper"] - table["error_observation_lower"]
     assert np.all(obs_width > table["error_mean_upper"] - table["error_mean_lower"])
 
@@ -154,7 +154,7 @@ def test_observations_are_error_fractions_and_wider_than_the_curve():
 def test_draws_outside_the_support_are_counted_and_warned_not_clipped():
     # Put the link's zero crossing at the forecast loss: about half the draws fall below 0.
     lf = loss_fit()
-    loss = float(forecast_downstream(lf, link_fit(), NEW_N[:1], NEW_D[:1], seed=1).table()["loss_mean_median"].iloc[0])
+    loss = float(forecast_downstream(lf, link_fit(), NEW_N[:1], NEW_D[:1], seed=1).intervals()["loss_mean_median"].iloc[0])
     eps, gamma = 0.3, 0.7
     kf = link_fit(truth={"eps": eps, "k": eps * np.exp(gamma * loss), "gamma": gamma}, spread=0.05)
     with pytest.warns(UserWarning, match="outside the support of 'error'"):
@@ -165,7 +165,7 @@ def test_draws_outside_the_support_are_counted_and_warned_not_clipped():
     assert (mean < 0).any()  # kept as the law's value, not clipped
     assert np.isnan(forecast.draws["error_observation"].values[invalid]).all()
     assert np.isfinite(forecast.draws["error_observation"].values[~invalid]).all()
-    assert int(forecast.table()["n_invalid"].iloc[0]) == int(invalid.sum())
+    assert int(forecast.intervals()["n_invalid"].iloc[0]) == int(invalid.sum())
     assert any("outside the support" in n for n in forecast.notes)
 
 
@@ -191,7 +191,7 @@ def test_real_chained_forecast_covers_synthetic_truth():
         lf = bl.fit(sim.data, "overtraining", draws=1000, tune=1000, chains=4, random_seed=1)
         kf = bl.fit(link_data, "error_link", draws=500, tune=500, chains=2, random_seed=1)
     forecast = forecast_downstream(lf, kf, [1.4e9], [2.8e10])
-    table = forecast.table()
+    table = forecast.intervals()
     p = get_law("overtraining").from_raw(LOSS_TRUTH, sim.refs, np)
     true_loss = float(get_law("overtraining").mean({"N": 1.4e9, "D": 2.8e10}, p, sim.refs, np))
     true_err = LINK_TRUTH["eps"] - LINK_TRUTH["k"] * np.exp(-LINK_TRUTH["gamma"] * true_loss)

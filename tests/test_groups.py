@@ -96,7 +96,7 @@ def test_sweeps_and_curves_take_a_selector(skills: Fit) -> None:
     by_select = sweep_mix(skills, [1e21], path, select={"datamix": "dm2"})
     xr.testing.assert_identical(by_select.draws, sweep_mix(skills, [1e21], path, datamix="dm2").draws)
     assert dict(by_select.labels) == {"datamix": "dm2"}
-    assert (by_select.table()["datamix"] == "dm2").all() and (by_select.wide()["datamix"] == "dm2").all()
+    assert (by_select.summary()["datamix"] == "dm2").all() and (by_select.wide()["datamix"] == "dm2").all()
     assert by_select.largest_shift()["datamix"] == "dm2"
     every = sweep_mix(skills, [1e21], path)
     assert not every.labels and "datamix" in every.draws.dims

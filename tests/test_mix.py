@@ -8,6 +8,7 @@ a real Fit object in well under a second.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import matplotlib
 import numpy as np
@@ -118,7 +119,7 @@ def test_sweep_shapes_shift_and_reference(synthetic_fit: Fit) -> None:
 
 def test_sweep_tables_and_largest_shift(synthetic_fit: Fit) -> None:
     sweep = sweep_mix(synthetic_fit, [1e20, 1e24], two_skill_path("code", "knowledge", steps=5), datamix="dm2")
-    tidy = sweep.table()
+    tidy = sweep.summary()
     assert list(tidy.columns) == ["quantity", "datamix", "budget", MIX_DIM, "median", "lower", "upper"]
     assert set(tidy["quantity"]) == {"N_opt", "D_opt", "tokens_per_param", "loss_opt", "shift"}
     assert len(tidy) == 5 * 2 * 5
@@ -201,6 +202,9 @@ def test_plots_return_figures(synthetic_fit: Fit) -> None:
     assert len(axes) == 2
     assert len(axes[0].get_lines()) == 3  # one line per budget
     assert axes[0].get_yscale() == "log"
+    assert "90% intervals" in fig.get_suptitle() and "NOT CONVERGED" not in fig.get_suptitle()
+    unconverged = replace(sweep, banner="WARNING: NOT CONVERGED: r_hat 1.2 > 1.01")
+    assert "NOT CONVERGED" in plot_mix_sweep(unconverged, select={"datamix": "dm1"}).get_suptitle()
     ratio = plot_mix_sweep(sweep, ["shift"], select={"datamix": "dm1"}, shift_scale="log")
     assert ratio.get_axes()[0].get_yscale() == "log"
     with pytest.raises(ValueError, match="shift_scale"):

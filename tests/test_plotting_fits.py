@@ -23,6 +23,11 @@ def _close_figures():
     plt.close("all")
 
 
+def _median_lines(ax) -> list:
+    """The solid median curves of a fit panel (the dotted lines are the predictive band's edges)."""
+    return [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+
+
 def _data_axes(fig: Figure) -> list:
     """Axes that hold data (not colour bars)."""
     return [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
@@ -35,7 +40,7 @@ def test_plot_fit_draws_the_data_and_one_band_per_curve(chinchilla_fit: bl.Fit) 
     assert ax.get_xscale() == "log" and ax.get_ylabel() == "loss"
     scatter = [c for c in ax.collections if isinstance(c, PathCollection)]
     assert len(scatter) == 1 and len(scatter[0].get_offsets()) == len(chinchilla_fit.data)
-    lines = ax.get_lines()
+    lines = _median_lines(ax)
     bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
     assert 3 <= len(lines) == len(bands) <= 4
     observed = chinchilla_fit.data.values("loss")
@@ -131,8 +136,8 @@ def test_grouped_fit_has_one_panel_per_group_and_one_colour_bar() -> None:
         n_points = int(((frame["skill"] == skill) & (frame["datamix"] == datamix)).sum())
         (points,) = [c for c in ax.collections if isinstance(c, PathCollection)]
         assert len(points.get_offsets()) == n_points
-        assert len(ax.get_lines()) == len(g.TOKENS_PER_PARAM)
-        for line, ratio in zip(ax.get_lines(), g.TOKENS_PER_PARAM, strict=True):  # each curve runs at one of the design's ratios
+        assert len(_median_lines(ax)) == len(g.TOKENS_PER_PARAM)
+        for line, ratio in zip(_median_lines(ax), g.TOKENS_PER_PARAM, strict=True):  # each curve runs at one of the design's ratios
             n_grid, median = line.get_data()
             expected = hier.predict(n_grid, ratio * n_grid, skill=skill, datamix=datamix)["mean_median"].to_numpy()
             np.testing.assert_allclose(median, expected, rtol=1e-10)

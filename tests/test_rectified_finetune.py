@@ -169,7 +169,7 @@ def test_recovery_truth_inside_90_intervals(recovery_fit: bl.Fit) -> None:
 def test_selection_on_recovery_fit_picks_the_true_best(recovery_fit: bl.Fit) -> None:
     true_full = {m: float(paper_form(np.array(FULL), raw)) for m, raw in TRUTH.items()}
     result = rank_candidates(recovery_fit, FULL, prob=CREDIBLE_INTERVAL)
-    table = result.table()
+    table = result.ranking()
     assert table["p_best"].sum() == pytest.approx(1.0)
     assert result.best() == min(true_full, key=true_full.get)
     assert table.loc[result.best(), "p_best"] > 0.5

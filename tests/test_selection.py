@@ -35,7 +35,7 @@ def test_well_separated_candidates_pick_the_best_with_certainty() -> None:
     result = rank_draws(draws([2.0, 1.5, 1.0, 3.0], sd=0.01, dims=(DRAW_DIM,)), "model", prob=CREDIBLE_INTERVAL)
     assert result.best() == "c"
     assert result.best(by="p_best") == "c"
-    table = result.table()
+    table = result.ranking()
     assert list(table.index) == ["c", "b", "a", "d"]
     assert list(table["rank"]) == [1, 2, 3, 4]
     assert table.loc["c", "p_best"] == 1.0
@@ -45,7 +45,7 @@ def test_well_separated_candidates_pick_the_best_with_certainty() -> None:
 
 def test_interval_has_the_requested_mass() -> None:
     result = rank_draws(draws([1.0, 2.0, 3.0, 4.0], sd=0.1, n=40000, dims=(DRAW_DIM,)), "model", prob=0.9)
-    table = result.table()
+    table = result.ranking()
     # 90% equal-tailed interval of Normal(mean, 0.1): mean -/+ 0.1645.
     np.testing.assert_allclose(table["loss_upper"] - table["loss_lower"], 2 * 0.1645, rtol=0.03)
 
@@ -66,7 +66,7 @@ def test_expected_loss_and_p_best_can_disagree() -> None:
 def test_observation_interval_is_reported() -> None:
     loss = draws([1.0, 1.1, 1.2, 1.3], sd=0.01)
     observation = loss + 0.2 * xr.DataArray(np.random.default_rng(2).standard_normal(loss.shape), dims=loss.dims)
-    table = rank_draws(loss, "model", prob=CREDIBLE_INTERVAL, observation=observation).table()
+    table = rank_draws(loss, "model", prob=CREDIBLE_INTERVAL, observation=observation).ranking()
     assert (table["observation_lower"] < table["loss_lower"]).all()
     assert (table["observation_upper"] > table["loss_upper"]).all()
 
@@ -87,5 +87,5 @@ def test_bad_inputs_are_refused() -> None:
         rank_draws(loss, "model", prob=CREDIBLE_INTERVAL, observation=broken)
     overflowed = loss.copy()
     overflowed[0, 3, 1] = np.inf
-    table = rank_draws(loss, "model", prob=CREDIBLE_INTERVAL, observation=overflowed).table()
+    table = rank_draws(loss, "model", prob=CREDIBLE_INTERVAL, observation=overflowed).ranking()
     assert np.isfinite(table.loc["b", "observation_upper"])

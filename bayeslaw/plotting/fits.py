@@ -20,6 +20,7 @@ from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
 from bayeslaw.constants import CREDIBLE_INTERVAL, FAN_INNER_INTERVAL, FLOPS_PER_PARAM_TOKEN
 from bayeslaw.diagnostics import ConvergenceWarning
+from bayeslaw.plotting.stamp import LOG_AXIS_RATIO, stamp
 from bayeslaw.posterior import varying_axes
 from bayeslaw.summaries import interval
 
@@ -197,9 +198,13 @@ def plot_fit(
         mappable = plt.cm.ScalarMappable(norm=norm, cmap=CMAP)
         fig.colorbar(mappable, ax=list(axes[: len(panels)]), label=_LABELS["C" if by == "compute" else "tokens_per_param"])
     what = "iso-FLOP curves" if by == "compute" else "fixed tokens-per-parameter curves"
-    fig.suptitle(
-        f"{fit.spec.name}: posterior median and {prob:.0%} credible band of the law" + (f" along {what}" if two_inputs else ""),
-        fontsize=11,
+    stamp(
+        fig,
+        f"Posterior median, {prob:.0%} band of the law (shaded) and of a new run (dotted)"
+        + (f" along {what}" if two_inputs else "")
+        + "; curves within the data's range",
+        fit,
+        prob,
     )
     return fig
 
@@ -222,6 +227,8 @@ def _draw_panel(
             c = cmap(norm(level))
             ax.fill_between(n_grid, table["mean_lower"], table["mean_upper"], color=c, alpha=0.25, linewidth=0)
             ax.plot(n_grid, table["mean_median"], color=c, linewidth=1.6)
+            for edge in ("observation_lower", "observation_upper"):
+                ax.plot(n_grid, table[edge], color=c, linewidth=0.8, linestyle=":", label="_predictive")
         ax.scatter(frame["N"], frame[target], c=colour, cmap=CMAP, norm=norm, s=14, edgecolors="black", linewidths=0.3, zorder=3)
         ax.set_xlabel(_LABELS["N"])
     else:
@@ -231,13 +238,39 @@ def _draw_panel(
         table = fit.predict(prob=prob, **{key: grid}, **labels)
         ax.fill_between(grid, table["mean_lower"], table["mean_upper"], color="C0", alpha=0.25, linewidth=0)
         ax.plot(grid, table["mean_median"], color="C0", linewidth=1.6)
+        for edge in ("observation_lower", "observation_upper"):
+            ax.plot(grid, table[edge], color="C0", linewidth=0.8, linestyle=":", label="_predictive")
         ax.scatter(x, frame[target], s=14, color="black", zorder=3)
         ax.set_xlabel(_LABELS.get(key, key))
+    observed = frame[target].to_numpy(float)
+    _limit_to_data(ax, observed)
     ax.set_xscale("log")
     ax.set_ylabel(target)
     title = ", ".join(f"{k}={v}" for k, v in labels.items())
     ax.set_title(title or f"{data.name}: {len(frame)} runs", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
+
+
+#: Displayed y range of a fit panel: the data's range widened by this share of it on each side.
+Y_MARGIN = 0.25
+
+
+def _limit_to_data(ax: plt.Axes, observed: np.ndarray) -> None:
+    """Keep the y axis near the data (log when the data span a decade): bands beyond it are cut, and the panel says so."""
+    lo, hi = float(np.nanmin(observed)), float(np.nanmax(observed))
+    if lo > 0 and hi / lo > 10:
+        ax.set_yscale("log")
+        span = np.log(hi / lo)
+        limits = (lo * np.exp(-Y_MARGIN * span), hi * np.exp(Y_MARGIN * span))
+    else:
+        pad = Y_MARGIN * (hi - lo if hi > lo else abs(hi) or 1.0)
+        # A positive target (a loss) keeps a positive axis: at most down to half its smallest value.
+        limits = (max(lo - pad, 0.5 * lo) if lo > 0 else lo - pad, hi + pad)
+    drawn = [np.asarray(line.get_ydata(), dtype=float) for line in ax.get_lines()]
+    values = np.concatenate(drawn) if drawn else np.array([])
+    if values.size and (np.nanmin(values) < limits[0] or np.nanmax(values) > limits[1]):
+        ax.text(0.99, 0.01, "bands cut at the data's range", transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="0.35")
+    ax.set_ylim(*limits)
 
 
 def plot_optimum_fan(
@@ -251,13 +284,14 @@ def plot_optimum_fan(
     skill: str | None = None,
     datamix: str | None = None,
     mix: Mapping[str, float] | None = None,
-    mark_budget: float | None = None,
+    mark_budget: float | Sequence[float] | None = None,
 ) -> Figure:
     """Fan chart of the compute-optimal N*(C) (and D*(C), D*/N*) over a range of budgets.
 
     Nested ``inner`` and ``outer`` credible bands around the posterior median, on
     log axes. The budget range covered by the data is shaded, so extrapolation
-    is visible.
+    is visible; the default range stops at ``FAN_EXTRAPOLATION`` times the
+    data's largest budget (stated on the figure).
 
     Parameters
     ----------
@@ -274,21 +308,24 @@ def plot_optimum_fan(
         Passed to :meth:`Fit.compute_optimal` (``select={"model": "gpt2"}`` names any
         group axis; ``skill=`` and ``datamix=`` are sugar).
     mark_budget
-        Draw a vertical line at this budget and annotate the median N* there.
+        The user's budget(s): a vertical line at each, annotated with the median and interval there.
     """
     if not 0 < inner < outer < 1:
         raise ValueError(f"need 0 < inner < outer < 1, got inner={inner}, outer={outer}")
     compute = fit.data.values("C") if "C" in fit.data.frame else None
+    marks = [] if mark_budget is None else [float(b) for b in np.atleast_1d(np.asarray(mark_budget, dtype=float))]
+    limit_note = ""
     if budgets is None:
         if compute is None:
             raise ValueError("the data has no compute column: pass budgets=")
         top = compute.max() * FAN_EXTRAPOLATION
-        if mark_budget is not None:
-            top = max(top, mark_budget * 3)
-        budgets = np.geomspace(compute.min(), top, 40)
+        if marks:
+            top = max(top, max(marks) * 3)
+        limit_note = f"budgets up to {top / compute.max():.0e} x the data's largest"
+        budgets = np.geomspace(min(compute.min(), *marks) if marks else compute.min(), top, 40)
     budgets = np.sort(np.asarray(budgets, dtype=float))
-    if mark_budget is not None:
-        budgets = np.union1d(budgets, [mark_budget])
+    if marks:
+        budgets = np.union1d(budgets, marks)
     result = fit.compute_optimal(budgets, select=select, skill=skill, datamix=datamix, mix=mix, prob=outer)
     unknown = [q for q in quantities if q not in FAN_TITLES]
     if unknown:
@@ -306,18 +343,18 @@ def plot_optimum_fan(
         ax.plot(budgets, median, color="C0", linewidth=1.8, label="median")
         if compute is not None:
             ax.axvspan(compute.min(), compute.max(), color="0.85", zorder=0, label="budgets in the data")
-        if mark_budget is not None:
-            at = float(median.sel(budget=mark_budget))
-            lo = float(bands[outer]["lower"].sel(budget=mark_budget))
-            hi = float(bands[outer]["upper"].sel(budget=mark_budget))
-            ax.axvline(mark_budget, color="0.3", linestyle="--", linewidth=1)
-            ax.plot([mark_budget], [at], marker="o", color="C3", zorder=4)
+        for k, mark in enumerate(marks):
+            at = float(median.sel(budget=mark))
+            lo = float(bands[outer]["lower"].sel(budget=mark))
+            hi = float(bands[outer]["upper"].sel(budget=mark))
+            ax.axvline(mark, color="0.3", linestyle="--", linewidth=1)
+            ax.plot([mark], [at], marker="o", color="C3", zorder=4)
             ax.annotate(
-                f"{at:.3g}\n[{lo:.3g}, {hi:.3g}]",
-                (mark_budget, at),
+                f"C={mark:.2g}: {at:.3g}\n[{lo:.3g}, {hi:.3g}]",
+                (mark, at),
                 textcoords="offset points",
-                xytext=(-8, 10),
-                ha="right",
+                xytext=(-8, 10) if k % 2 == 0 else (8, -22),
+                ha="right" if k % 2 == 0 else "left",
                 fontsize=8,
                 color="C3",
             )
@@ -335,7 +372,10 @@ def plot_optimum_fan(
     group = ", ".join(f"{k}={v}" for k, v in result.labels.items())
     if mix is not None:
         group = "mix " + ", ".join(f"{k}:{w:g}" for k, w in mix.items())
-    fig.suptitle(f"{fit.spec.name}: N*(C) with {inner:.0%} / {outer:.0%} credible bands" + (f" ({group})" if group else ""), fontsize=11)
+    title = f"Compute-optimal allocation with {inner:.0%} / {outer:.0%} credible bands" + (f" ({group})" if group else "")
+    if limit_note:
+        title += f"; {limit_note}"
+    stamp(fig, title, fit, outer)
     return fig
 
 
@@ -374,12 +414,18 @@ def plot_posterior(fit: Fit, names: Sequence[str] | None = None, *, prob: float 
         da = available[name]
         groups = [d for d in da.dims if d not in ("chain", "draw")]
         stacked = da.stack(_group=groups) if groups else da.expand_dims(_group=[""])
+        every = np.ravel(stacked.values)
+        # Amplitudes of several groups can differ by decades: a log axis keeps each group's histogram visible.
+        wide = bool((every > 0).all() and every.max() / every.min() > LOG_AXIS_RATIO)
+        edges = np.geomspace(every.min(), every.max(), bins + 1)
+        if wide:
+            ax.set_xscale("log")
         for i, label in enumerate(stacked["_group"].values):
             values = np.ravel(stacked.isel(_group=i).values)
             stats = interval(stacked.isel(_group=i), prob)
             colour = f"C{i % 10}"
             text = "" if not groups else (", ".join(map(str, label)) if isinstance(label, tuple) else str(label))
-            ax.hist(values, bins=bins, density=True, color=colour, alpha=0.45, label=text or None)
+            ax.hist(values, bins=edges if wide else bins, density=not wide, color=colour, alpha=0.45, label=text or None)
             ax.axvline(float(stats["median"]), color=colour, linewidth=1.5)
             for edge in ("lower", "upper"):
                 ax.axvline(float(stats[edge]), color=colour, linewidth=1, linestyle=":")
@@ -393,11 +439,12 @@ def plot_posterior(fit: Fit, names: Sequence[str] | None = None, *, prob: float 
             ax.set_title(name, fontsize=10)
             legend_axis = legend_axis or ax
         ax.set_yticks([])
-        ax.xaxis.set_major_locator(MaxNLocator(4))
+        if not wide:
+            ax.xaxis.set_major_locator(MaxNLocator(4))
     if legend_axis is not None:
         handles, texts = legend_axis.get_legend_handles_labels()
         fig.legend(handles, texts, loc="outside lower center", ncols=min(len(texts), 4), fontsize=8, frameon=False)
-    fig.suptitle(f"{fit.spec.name}: posterior (median solid, {prob:.0%} interval dotted)", fontsize=11)
+    stamp(fig, f"Posterior (median solid, {prob:.0%} interval dotted)", fit, prob)
     return fig
 
 

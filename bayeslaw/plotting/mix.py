@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from bayeslaw.constants import CREDIBLE_INTERVAL
 from bayeslaw.mix import MIX_CURVE, MIX_DIM, IsoflopCurves, MixSweep
+from bayeslaw.plotting.stamp import stamp
 from bayeslaw.summaries import interval
 
 _LABELS = {
@@ -72,7 +73,7 @@ def plot_mix_sweep(
     if unknown:
         raise ValueError(f"unknown quantities {unknown}; choose from {list(_LABELS)}")
     x, ticks = _mix_positions(sweep)
-    fig, axes = plt.subplots(1, len(quantities), figsize=(5.2 * len(quantities), 4.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(quantities), figsize=(5.2 * len(quantities), 4.0), squeeze=False, constrained_layout=True)
     colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, draws.sizes["budget"]))
     for ax, quantity in zip(axes[0], quantities, strict=True):
         ratio = quantity == "shift" and shift_scale == "log"
@@ -97,9 +98,13 @@ def plot_mix_sweep(
             ax.set_xticks(x, ticks, rotation=30, ha="right")
         ax.grid(alpha=0.3)
     axes[0][0].legend(title=f"budget (FLOPs); {prob:.0%} bands", fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+    labels = ", ".join(f"{k}={v}" for k, v in {**sweep.labels, **dict(select or {})}.items())
+    stamp(
+        fig,
+        title or "Compute-optimal allocation along validation mixes" + (f" ({labels})" if labels else ""),
+        prob=prob,
+        status=sweep.status,
+    )
     return fig
 
 
@@ -108,7 +113,7 @@ def plot_isoflop_mix(curves: IsoflopCurves, *, prob: float = CREDIBLE_INTERVAL, 
 
     The marker is at the posterior-median N* and loss at N*; the horizontal bar is N*'s ``prob`` interval.
     """
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = plt.subplots(figsize=(6.5, 4.5), constrained_layout=True)
     n = curves.loss["N"].values
     stats = interval(curves.loss, prob)
     opt = {k: interval(v, prob) for k, v in curves.optimum.items()}
@@ -131,10 +136,9 @@ def plot_isoflop_mix(curves: IsoflopCurves, *, prob: float = CREDIBLE_INTERVAL, 
     ax.set_xscale("log")
     ax.set_xlabel("parameters N (D = C / 6N)")
     ax.set_ylabel("predicted loss")
-    ax.set_title(title or f"iso-FLOP curves at C = {curves.budget:.2e} FLOPs ({prob:.0%} bands; bars: N* interval)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    stamp(fig, title or f"iso-FLOP curves at C = {curves.budget:.2e} FLOPs (bands; bars: N* interval)", prob=prob)
     return fig
 
 

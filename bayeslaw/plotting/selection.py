@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from bayeslaw.plotting.stamp import stamp
 from bayeslaw.selection import SelectionResult
 
 
@@ -23,9 +24,9 @@ def plot_selection(result: SelectionResult, truth: Mapping[str, float] | None = 
     title
         Figure title (default: the budget).
     """
-    table = result.table()
+    table = result.ranking()
     y = np.arange(len(table))[::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(table) + 1.4))
+    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(table) + 1.8), constrained_layout=True)
     if "observation_lower" in table:
         ax.hlines(y, table["observation_lower"], table["observation_upper"], color="0.75", lw=5, label=f"{result.prob:.0%} new measurement")
     ax.hlines(y, table["loss_lower"], table["loss_upper"], color="C0", lw=2, label=f"{result.prob:.0%} forecast (law mean)")
@@ -36,9 +37,8 @@ def plot_selection(result: SelectionResult, truth: Mapping[str, float] | None = 
     labels = [f"{m}  (P(best) {p:.2f})" for m, p in zip(table.index, table["p_best"], strict=True)]
     ax.set_yticks(y, labels, fontsize=7)
     ax.set_xlabel(f"loss at {result.budget:,.0f}" if np.isfinite(result.budget) else "loss")
-    ax.set_title(title or "Forecast loss at the target budget")
+    stamp(fig, title or "Forecast loss at the target budget", prob=result.prob, status=result.status)
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
     return fig
 
 
