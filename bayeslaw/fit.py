@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayeslaw import __version__, results
+from bayeslaw import __version__, plausibility, results
 from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, OBS_DIM, PPC_INTERVAL
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning, Diagnostics, check_convergence
@@ -32,6 +32,7 @@ from bayeslaw.posterior import law_params, varying_axes
 from bayeslaw.ppc import CoverageCheck, ppc_coverage
 from bayeslaw.sampling import SamplerConfig, run_sampler
 from bayeslaw.spec import SAMPLER_KEYS, ModelSpec, resolve_spec
+from bayeslaw.spec_validation import validate_sampler, validate_spec
 from bayeslaw.summaries import interval_frame
 
 _INPUT_ALIASES = {"params": "N", "tokens": "D", "compute": "C"}
@@ -217,6 +218,7 @@ class Fit:
             raise ValueError(f"law {law.lookup_name!r} does not model (N, D): compute-optimal allocation is undefined")
         self._warn_if_unconverged()
         budgets = as_budget_array(budget)
+        plausibility.check_budgets(budgets.values, self.data)
         notes: list[str] = []
         if mix is not None:
             if skill is not None:
@@ -232,6 +234,7 @@ class Fit:
             draws = optimum_closed_form(law, params, self.refs, budgets)
             if draws is None:
                 draws, notes = optimum_numeric(law, params, self.refs, budgets)
+        plausibility.check_optimum(draws["tokens_per_param"].median(("chain", "draw")).values, self.data)
         return OptimumResult(draws=draws.transpose("chain", "draw", ...), prob=prob, notes=tuple(notes))
 
     def predict(
@@ -284,6 +287,7 @@ class Fit:
             raise ValueError(f"law {law.lookup_name!r} needs inputs {list(law.inputs)}; missing {missing}, unexpected {extra}")
         self._check_labels(labels)
         x, groups = as_points({k: given[k] for k in law.inputs}, labels)
+        plausibility.check_points({k: v.values for k, v in x.items()}, self.data)
         draws = predictive_draws(law, self.family, self.posterior, self.refs, x, groups, self.seed + 7 if seed is None else seed)
         table = predictive_table(draws, x, groups, prob)
         return (table, draws) if return_draws else table
@@ -372,6 +376,8 @@ def fit(
     if isinstance(data, pd.DataFrame):
         data = ScalingData.from_frame(data)
     spec = resolve_spec(model)
+    validate_spec(spec, data)  # every spec value and prior, before building the model (bayeslaw.spec_validation)
+    plausibility.check_data(data, len(get_law(spec.law).parameters))
     built = build_model(data, spec)
     overrides = {
         "draws": draws,
@@ -382,6 +388,7 @@ def fit(
         "restart_stuck_chains": restart_stuck_chains,
     }
     merged = {**spec.sampler, **{k: v for k, v in overrides.items() if v is not None}}
+    validate_sampler({**merged, "cores": cores}, "sampler:")
     config = SamplerConfig(**merged, cores=cores, progress=progress)
     sampled = run_sampler(built.model, config, random_seed)
     idata = sampled.idata
@@ -420,6 +427,8 @@ def load_fit(path: str | Path) -> Fit:
         raise results.FitFileError(f"{path}: {err}") from None
     except (ValueError, KeyError, TypeError) as err:
         raise results.FitFileError(f"{path}: bayeslaw metadata is unreadable ({err})") from None
+    if not results.has_digest(idata):  # no save-time digest (older file): trust only checks recomputed from the draws
+        diagnostics = check_convergence(idata, list(get_law(spec.law).parameters) + list(get_family(spec.family).params), warn=False)
     loaded = Fit(idata=idata, data=data, spec=spec, refs=refs, diagnostics=diagnostics, seed=seed, notes=notes)
     if not loaded.converged:
         warnings.warn(f"{path}: {diagnostics.banner()}", ConvergenceWarning, stacklevel=2)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pymc as pm
 
-from bayeslaw import numba_cache, results
+from bayeslaw import interrupts, numba_cache, results
 from bayeslaw.constants import (
     DEFAULT_BACKEND,
     DEFAULT_CHAINS,
@@ -144,19 +144,22 @@ def _sample_nutpie(compiled: Any, config: SamplerConfig, seed: int, cores: int, 
     """Run nutpie on a compiled model."""
     import nutpie
 
-    return nutpie.sample(
-        compiled,
-        draws=config.draws,
-        tune=config.tune,
-        chains=config.chains,
-        cores=cores,
-        seed=seed,
-        progress_bar=config.progress,
-        low_rank_modified_mass_matrix=config.low_rank,
-        target_accept=config.target_accept,
-        save_warmup=False,
-        store_unconstrained=store_unconstrained,
-    )
+    with interrupts.watch() as seen:  # nutpie returns partial draws on Ctrl-C: raise instead (bayeslaw.interrupts)
+        idata = nutpie.sample(
+            compiled,
+            draws=config.draws,
+            tune=config.tune,
+            chains=config.chains,
+            cores=cores,
+            seed=seed,
+            progress_bar=config.progress,
+            low_rank_modified_mass_matrix=config.low_rank,
+            target_accept=config.target_accept,
+            save_warmup=False,
+            store_unconstrained=store_unconstrained,
+        )
+    interrupts.raise_if_incomplete(seen, results.posterior(idata), config.draws, config.chains, idata)
+    return idata
 
 
 def _started_at(compiled: Any, starts: np.ndarray) -> Any:
@@ -191,8 +194,8 @@ def _sample_pymc(
     kwargs: dict[str, Any] = {"nuts_sampler": "numpyro"} if config.backend == "numpyro" else {}
     if initvals is not None:
         kwargs["initvals"] = initvals
-    with _pymc_logging(config.progress):
-        return pm.sample(
+    with _pymc_logging(config.progress), interrupts.watch() as seen:  # PyMC too returns partial draws on Ctrl-C
+        idata = pm.sample(
             draws=config.draws,
             tune=config.tune,
             chains=config.chains,
@@ -204,6 +207,8 @@ def _sample_pymc(
             model=model,
             **kwargs,
         )
+    interrupts.raise_if_incomplete(seen, results.posterior(idata), config.draws, config.chains, idata)
+    return idata
 
 
 @contextmanager

@@ -1,0 +1,146 @@
+"""Writing output files so that an earlier file is never lost.
+
+:func:`atomic_write` writes to a temporary file in the target's folder, flushes
+it to disk and renames it over the target in one step (``os.replace``). A
+kill, a Ctrl-C, a full disk or a second writer at any moment leaves either the
+earlier file or the complete new one, never a truncated file under the
+target's name. :func:`ensure_writable` checks an output path before any long
+computation, so that a bad path fails in seconds rather than after sampling.
+
+This module imports only the standard library, so the command line can check
+its outputs before loading the heavy libraries.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+#: Extra free space required on top of the estimated file size (HDF5 headers, chunk padding).
+SPACE_MARGIN_BYTES = 1 << 20
+
+
+class OutputError(ValueError):
+    """An output path that cannot be written; the message names the path and why."""
+
+
+def temporary_name(path: Path) -> Path:
+    """The temporary file ``path`` is written to before the rename (hidden, same folder, per process)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def ensure_writable(path: str | Path, *, suffix: str | None = None, folder: bool = False) -> Path:
+    """Check, without leaving anything behind, that ``path`` can be written; return it.
+
+    Parameters
+    ----------
+    path
+        The file (or, with ``folder=True``, the folder) to be written.
+    suffix
+        Required file suffix (e.g. ``".nc"``).
+    folder
+        ``path`` is a folder that files will be written into.
+
+    Raises
+    ------
+    OutputError
+        If the path is an existing folder (file expected) or file (folder expected),
+        its parent is not a folder, or the folder does not accept new files.
+    """
+    path = Path(path)
+    if suffix is not None and path.suffix != suffix:
+        raise OutputError(f"the output must name a {suffix} file, got {str(path)!r}")
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise OutputError(f"{path} exists and is a file, not a folder; choose another output folder")
+        target_dir = path
+    else:
+        if path.is_dir():
+            raise OutputError(f"{path} is a folder; give a file name such as {path / ('fit' + (suffix or ''))}")
+        target_dir = path.parent
+    existing = target_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"cannot write {path}: {existing} is a file, not a folder")
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target_dir, prefix=".bayeslaw-write-check-"):
+            pass
+    except OSError as err:
+        raise OutputError(f"cannot write to {target_dir}: {err.strerror or err}") from None
+    return path
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None], *, size_hint: int = 0) -> Path:
+    """Call ``write(tmp)`` on a temporary file, then move it over ``path`` in one step.
+
+    Parameters
+    ----------
+    path
+        Final location.
+    write
+        Writes the complete file at the path it is given.
+    size_hint
+        Expected size in bytes; when the folder has less free space than that
+        (plus :data:`SPACE_MARGIN_BYTES`), nothing is written.
+
+    Raises
+    ------
+    OutputError
+        On a full disk (before or while writing) or an unwritable folder; ``path``
+        is left as it was and the temporary file is removed.
+    """
+    path = Path(path)
+    ensure_writable(path)
+    folder = path.parent
+    free = shutil.disk_usage(folder).free
+    if size_hint and free < size_hint + SPACE_MARGIN_BYTES:
+        raise OutputError(
+            f"not enough disk space to write {path}: about {(size_hint + SPACE_MARGIN_BYTES) / 1e6:.1f} MB needed, "
+            f"{free / 1e6:.1f} MB free; nothing was written{' and the earlier file is untouched' if path.exists() else ''}"
+        )
+    tmp = temporary_name(path)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)
+        if _disk_full(err, folder):
+            kept = " and the earlier file is untouched" if path.exists() else ""
+            raise OutputError(f"disk full while writing {path}: nothing was written{kept}") from None
+        raise
+    _fsync_folder(folder)
+    return path
+
+
+def _disk_full(err: BaseException, folder: Path) -> bool:
+    """Whether ``err`` came from a full disk (HDF5 reports it under several exception types)."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if not isinstance(err, Exception):
+        return False
+    try:
+        return shutil.disk_usage(folder).free < SPACE_MARGIN_BYTES
+    except OSError:
+        return False
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush the folder entry of the rename (not possible on every platform; then skipped)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
