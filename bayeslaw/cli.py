@@ -216,6 +216,16 @@ def _sampler_kwargs(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def _writable(path: str | Path, option: str, **kwargs: object) -> Path:
+    """``ensure_writable`` with the option named in the error."""
+    from bayeslaw.atomic import OutputError, ensure_writable
+
+    try:
+        return ensure_writable(path, **kwargs)  # type: ignore[arg-type]
+    except OutputError as err:
+        raise CLIError(f"{option}: {err}") from None
+
+
 def _check_backend(args: argparse.Namespace) -> None:
     """A backend whose packages are missing fails now, not after the data is read and the model built."""
     from bayeslaw.spec_validation import missing_backend_packages
@@ -357,10 +367,8 @@ def write_plots(fit_: object, folder: Path, budget: float) -> list[Path]:
 # --------------------------------------------------------------------------- commands
 def cmd_demo(args: argparse.Namespace) -> int:
     """Fit the shipped Chinchilla data with the default model; print the table; write fit + plots."""
-    from bayeslaw.atomic import ensure_writable
-
-    out = ensure_writable(args.out, folder=True)
-    ensure_writable(out / "chinchilla_fit.nc")
+    out = _writable(args.out, "--out", folder=True)
+    _writable(out / "chinchilla_fit.nc", "--out")
     _check_backend(args)
     import bayeslaw
 
@@ -415,11 +423,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     the spec (every prior built and evaluated) and the data's plausibility are
     checked before sampling. Ctrl-C stops the run and writes nothing.
     """
-    from bayeslaw.atomic import ensure_writable
-
-    out = ensure_writable(args.out, suffix=".nc")
+    out = _writable(args.out, "--out", suffix=".nc")
     if args.plots:
-        ensure_writable(args.plots, folder=True)
+        _writable(args.plots, "--plots", folder=True)
     _check_backend(args)
     columns = column_mapping(args)
     path = Path(args.data)

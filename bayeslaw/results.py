@@ -181,6 +181,8 @@ def load(path: str | Path, *, required: Sequence[str] = REQUIRED_GROUPS) -> Resu
         raise FitFileError(f"{path} is not a readable NetCDF fit file ({type(err).__name__}: {err})") from None
     if not has_group(idata, "posterior"):
         raise FitFileError(f"{path} has no posterior group: not a bayeslaw fit")
+    if not any(key.startswith(ATTR_PREFIX) for key in posterior(idata).attrs):
+        raise FitFileError(f"{path} holds no bayeslaw attributes: not a bayeslaw fit")
     missing = [g for g in required if not has_group(idata, g)]
     if missing:
         raise FitFileError(f"{path} lacks the groups {missing}: an incomplete or damaged fit file")

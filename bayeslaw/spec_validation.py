@@ -52,7 +52,7 @@ def validate_sampler(settings: Mapping[str, Any], where: str = "sampler") -> Non
             raise SpecError(f"{where} target_accept must be a number strictly between 0 and 1, got {value!r}")
         if key == "backend":
             if value not in BACKENDS:
-                raise SpecError(f"{where} backend must be one of {BACKENDS}, got {value!r}")
+                raise SpecError(f"{where} unknown sampler backend {value!r}; choose one of {BACKENDS}")
             missing = missing_backend_packages(value)
             if missing:
                 raise SpecError(f"{where} backend {value!r} needs the packages {missing}, which are not installed; use backend 'nutpie'")
