@@ -104,6 +104,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *, size_hint: 
             f"not enough disk space to write {path}: about {(size_hint + SPACE_MARGIN_BYTES) / 1e6:.1f} MB needed, "
             f"{free / 1e6:.1f} MB free; nothing was written{' and the earlier file is untouched' if path.exists() else ''}"
         )
+    _remove_stale_temporaries(path)
     tmp = temporary_name(path)
     try:
         write(tmp)
@@ -118,6 +119,20 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *, size_hint: 
         raise
     _fsync_folder(folder)
     return path
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove temporary files of ``path`` left by writers that were killed (their process is gone)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = stale.name[len(path.name) + 2 : -len(".tmp")]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            stale.unlink(missing_ok=True)
+        except OSError:  # the process exists but belongs to someone else
+            continue
 
 
 def _disk_full(err: BaseException, folder: Path) -> bool:

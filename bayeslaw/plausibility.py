@@ -130,11 +130,11 @@ def check_data(data: ScalingData, n_parameters: int) -> None:
         if key in frame:
             values = frame[key].to_numpy(dtype=float)
             if values.min() < low or values.max() > high:
-                unit = "parameters" if key == "N" else "tokens"
+                unit, example = ("parameters", "7e10, not 70 for 70B") if key == "N" else ("tokens", "1.4e12, not 1.4 for 1.4T")
                 warn(
                     "magnitude",
                     f"{key} spans {_span(values)} {unit}, outside the plausible [{low:.0e}, {high:.0e}]: "
-                    f"give {key} as a count (e.g. 7e10, not 70 for 70B)",
+                    f"give {key} as a count (e.g. {example})",
                 )
     if len(frame) < n_parameters:
         warn("few_runs", f"{len(frame)} runs for a law with {n_parameters} parameters: the posterior will mostly repeat the priors")

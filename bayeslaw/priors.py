@@ -88,5 +88,5 @@ def _require_distribution(name: str) -> None:
     candidate = getattr(pm, name, None)
     if candidate is None:
         raise PriorError(f"unknown distribution {name!r}: not in pymc")
-    if not (isinstance(candidate, type) and issubclass(candidate, pm.Distribution)):
+    if not (isinstance(candidate, type) and callable(getattr(candidate, "dist", None))):  # LogitNormal is not a Distribution subclass
         raise PriorError(f"{name!r} is not a distribution (pymc.{name} is a {type(candidate).__name__}); use e.g. 'Normal' or 'LogNormal'")

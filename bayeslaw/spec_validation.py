@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -88,7 +89,7 @@ def validate_priors(spec: ModelSpec) -> None:
             if bad:
                 raise SpecError(f"{label}: {bad} must be finite numbers")
             candidate = getattr(pm, prior.dist, None)
-            if not (isinstance(candidate, type) and issubclass(candidate, pm.Distribution)):
+            if not (isinstance(candidate, type) and callable(getattr(candidate, "dist", None))):
                 raise SpecError(f"{label}: {prior.dist!r} is not a PyMC distribution")
             name = f"prior_{i}"
             try:
@@ -99,7 +100,9 @@ def validate_priors(spec: ModelSpec) -> None:
                 raise SpecError(f"{label}: not a usable prior ({_short(err)})") from None
             labels[name] = label
     try:
-        logps = model.point_logps(round_vals=12)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*BLAS.*")  # the compiled check is tiny
+            logps = model.point_logps(round_vals=12)
     except Exception as err:  # e.g. an initial point that cannot be computed
         raise SpecError(f"{spec.source}: a prior cannot be evaluated at its initial point ({_short(err)})") from None
     for name, label in labels.items():
