@@ -106,19 +106,73 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *, size_hint: 
         )
     _remove_stale_temporaries(path)
     tmp = temporary_name(path)
+    kept = " and the earlier file is untouched" if path.exists() else ""
     try:
-        write(tmp)
+        _write_isolated(write, tmp) if hasattr(os, "fork") else write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException as err:
+    except _WriterFailed as err:
         tmp.unlink(missing_ok=True)
-        if _disk_full(err, folder):
-            kept = " and the earlier file is untouched" if path.exists() else ""
+        if err.disk_full:
+            raise OutputError(f"disk full while writing {path}: nothing was written{kept}") from None
+        raise OutputError(f"could not write {path} ({err}); nothing was written{kept}") from None
+    except BaseException as err:
+        disk_full = _disk_full(err, folder)
+        tmp.unlink(missing_ok=True)
+        if disk_full:
             raise OutputError(f"disk full while writing {path}: nothing was written{kept}") from None
         raise
     _fsync_folder(folder)
     return path
+
+
+class _WriterFailed(Exception):
+    """The writing child process failed; ``disk_full`` when it ran out of space."""
+
+    def __init__(self, message: str, disk_full: bool) -> None:
+        super().__init__(message)
+        self.disk_full = disk_full
+
+
+_EXIT_DISK_FULL = 28
+
+
+def _write_isolated(write: Callable[[Path], None], tmp: Path) -> None:
+    """Run ``write(tmp)`` in a forked child process.
+
+    HDF5 can crash the process (segfault) when a write fails, e.g. on a full disk;
+    in a child, such a crash becomes an error here instead of killing the caller.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns
+        os.close(read_end)
+        code = 0
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)  # HDF5's noise about a failed file; the error itself goes through the pipe
+            write(tmp)
+        except BaseException as err:  # report everything to the parent, including KeyboardInterrupt
+            code = _EXIT_DISK_FULL if _disk_full(err, tmp.parent) else 1
+            os.write(write_end, f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}".encode()[:2000])
+        finally:
+            os._exit(code)  # skip interpreter teardown (HDF5 may crash while flushing a failed file)
+    os.close(write_end)
+    try:
+        _, status = os.waitpid(pid, 0)
+    except BaseException:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        raise
+    finally:
+        with os.fdopen(read_end, "rb") as pipe:
+            message = pipe.read().decode(errors="replace")
+    if os.WIFSIGNALED(status):
+        raise _WriterFailed(f"the writer crashed with signal {os.WTERMSIG(status)}", _disk_full(OSError(), tmp.parent))
+    code = os.WEXITSTATUS(status)
+    if code:
+        raise _WriterFailed(message or f"the writer exited with status {code}", code == _EXIT_DISK_FULL)
 
 
 def _remove_stale_temporaries(path: Path) -> None:
@@ -138,6 +192,8 @@ def _remove_stale_temporaries(path: Path) -> None:
 def _disk_full(err: BaseException, folder: Path) -> bool:
     """Whether ``err`` came from a full disk (HDF5 reports it under several exception types)."""
     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if "No space left on device" in str(err) or "errno = 28" in str(err):  # HDF5 wraps ENOSPC in RuntimeError
         return True
     if not isinstance(err, Exception):
         return False

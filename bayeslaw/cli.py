@@ -20,6 +20,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -216,6 +217,42 @@ def _sampler_kwargs(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+@dataclass
+class _InterruptState:
+    """Ctrl-C seen during a command (even one swallowed by a library), and the outputs written so far."""
+
+    seen: bool = False
+    written: list[Path] = field(default_factory=list)
+
+
+_Interrupts = _InterruptState()
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    _Interrupts.seen = True
+    raise KeyboardInterrupt
+
+
+def _save(fitted: object, path: Path) -> Path:
+    """Save a fit unless Ctrl-C was pressed during the run; once it is written, a late Ctrl-C changes nothing."""
+    import signal
+
+    if _Interrupts.seen:
+        raise KeyboardInterrupt
+    written = fitted.save(path)  # type: ignore[attr-defined]
+    _Interrupts.written.append(written)
+    if threading_main():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run is complete: finish printing
+    return written
+
+
+def threading_main() -> bool:
+    """Whether this is the main thread (the only one that may set signal handlers)."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 def _writable(path: str | Path, option: str, **kwargs: object) -> Path:
     """``ensure_writable`` with the option named in the error."""
     from bayeslaw.atomic import OutputError, ensure_writable
@@ -383,7 +420,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(fitted.diagnostics.banner())
     print(f"Medians and {prob:.0%} equal-tailed credible intervals; optimum at Chinchilla's budget C = {CHINCHILLA_BUDGET:.3g} FLOPs:")
     print(format_table(demo_table(fitted, CHINCHILLA_BUDGET, prob), prob))
-    fit_path = fitted.save(out / "chinchilla_fit.nc")
+    fit_path = _save(fitted, out / "chinchilla_fit.nc")
     plots = write_plots(fitted, out, CHINCHILLA_BUDGET)
     print(f"\nwrote {fit_path}")
     for path in plots:
@@ -465,7 +502,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             fitted = bayeslaw.fit(data, spec, **_sampler_kwargs(args))
         _status(f"sampled in {time.perf_counter() - start:.1f} s (compilation included)")
         print(fitted.report(args.prob))
-    fitted.save(out)
+    _save(fitted, out)
     print(f"\nwrote {out}")
     if args.plots:
         for written in write_plots(fitted, Path(args.plots), CHINCHILLA_BUDGET):
@@ -670,17 +707,27 @@ def _show_warning(message: Warning | str, category: type[Warning], *args: object
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bayeslaw`` console script; returns the exit status."""
+    import signal
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    _Interrupts.seen, _Interrupts.written = False, []  # one command per call of main()
+    previous = signal.signal(signal.SIGINT, _on_sigint) if threading_main() else None
     try:
         return _run(args)
     except KeyboardInterrupt:
         if os.environ.get("BAYESLAW_DEBUG") == "1":
             raise
         out = getattr(args, "out", None)
-        kept = f"; {out} was not written (any earlier file there is unchanged)" if out else ""
+        if _Interrupts.written:
+            kept = f"; {', '.join(map(str, _Interrupts.written))} had been written completely"
+        else:
+            kept = f"; nothing was written to {out} (any earlier file there is unchanged)" if out else ""
         print(f"bayeslaw {args.command}: interrupted{kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _run(args: argparse.Namespace) -> int:

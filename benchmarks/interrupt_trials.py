@@ -117,6 +117,8 @@ def main() -> int:
         counts["bad"] += bool(problems)
         for p in others:
             p.unlink()
+        if problems and err.strip():
+            print("   stderr: " + "\n   stderr: ".join(err.strip().splitlines()[-12:]))
         print(
             f"trial {trial:2d}: {signal.Signals(sig).name:7s} at {delay:5.1f} s -> exit {code:4d}; "
             f"{'OK' if not problems else 'FAIL: ' + '; '.join(problems)}{' (temporary file left)' if tmp_left else ''}"
