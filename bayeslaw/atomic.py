@@ -76,6 +76,11 @@ def ensure_writable(path: str | Path, *, suffix: str | None = None, folder: bool
     return path
 
 
+def free_bytes(folder: Path) -> int:
+    """Free space in ``folder`` (the check before writing)."""
+    return shutil.disk_usage(folder).free
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None], *, size_hint: int = 0) -> Path:
     """Call ``write(tmp)`` on a temporary file, then move it over ``path`` in one step.
 
@@ -98,7 +103,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *, size_hint: 
     path = Path(path)
     ensure_writable(path)
     folder = path.parent
-    free = shutil.disk_usage(folder).free
+    free = free_bytes(folder)
     if size_hint and free < size_hint + SPACE_MARGIN_BYTES:
         raise OutputError(
             f"not enough disk space to write {path}: about {(size_hint + SPACE_MARGIN_BYTES) / 1e6:.1f} MB needed, "

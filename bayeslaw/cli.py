@@ -724,6 +724,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             kept = f"; nothing was written to {out} (any earlier file there is unchanged)" if out else ""
         print(f"bayeslaw {args.command}: interrupted{kept}", file=sys.stderr)
+        if argv is None:  # the console script: exit now with 130. A normal exit can still end in SIGINT (-2) when the
+            sys.stdout.flush()  # interrupt passed through code run by exec(), which sets CPython's "unhandled" flag
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
     finally:
         if previous is not None:
@@ -743,4 +747,4 @@ def _run(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main())  # argv None: the console script's behaviour
