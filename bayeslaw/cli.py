@@ -492,10 +492,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         plausibility.check_data(data, len(law.parameters))  # before the slow imports; fit() checks again
         import bayeslaw
         from bayeslaw.spec import resolve_spec
+        from bayeslaw.spec_validation import validate_sampler, validate_spec
 
         spec = resolve_spec(args.model)
+        validate_spec(spec, data)  # every prior built and evaluated: a bad spec fails before the model is compiled
+        validate_sampler({**spec.sampler, **{k: v for k, v in _sampler_kwargs(args).items() if v is not None}}, "sampler:")
         _status(f"bayeslaw fit: {data!r}; model {spec.name!r} ({spec.source})")
-        _status("checking the spec, compiling the model and sampling ...")
+        _status("compiling the model and sampling ...")
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", plausibility.PlausibilityWarning)  # already shown above

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +63,7 @@ def test_failed_write_keeps_the_earlier_file(chinchilla_fit: bl.Fit, earlier: Pa
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(atomic, "_write_isolated", lambda write, tmp: half_then_enospc(tmp))
-    with pytest.raises(OutputError, match="disk full while writing .*X.nc: nothing was written and the earlier file is untouched"):
+    with pytest.raises(OutputError, match=r"disk full while writing .*X\.nc: nothing was written and the earlier file is untouched"):
         chinchilla_fit.save(earlier)
     assert sha(earlier) == before and [p.name for p in earlier.parent.iterdir()] == ["X.nc"]
 
@@ -152,7 +151,7 @@ def test_unwritable_output_is_found_before_any_work(tmp_path: Path) -> None:
 def test_truncated_file_is_refused(saved: Path, tmp_path: Path) -> None:
     cut = tmp_path / "cut.nc"
     cut.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])
-    with pytest.raises(bl.FitFileError, match="cut.nc"):
+    with pytest.raises(bl.FitFileError, match=r"cut\.nc"):
         bl.load_fit(cut)
 
 
@@ -185,7 +184,10 @@ def test_shuffled_draws_are_refused(saved: Path, tmp_path: Path) -> None:
 
 
 def test_missing_group_is_refused(saved: Path, tmp_path: Path) -> None:
-    path = rewrite(saved, tmp_path / "posterior_only.nc", lambda idata: idata.__delattr__("log_likelihood") or idata._groups.remove("log_likelihood"))
+    def drop(idata) -> None:
+        del idata["log_likelihood"]
+
+    path = rewrite(saved, tmp_path / "posterior_only.nc", drop)
     with pytest.raises(bl.FitFileError, match=r"lacks the groups \['log_likelihood'\]"):
         bl.load_fit(path)
 

@@ -30,7 +30,10 @@ def test_shipped_specs_validate(data) -> None:
 @pytest.mark.parametrize(
     ("extra", "needle"),
     [
-        ({"likelihood": {"priors": {"sigma": {"dist": "HalfNormal", "sigma": -0.1}}}}, r"likelihood prior 'sigma' HalfNormal\(sigma=-0.1\): log density nan"),
+        (
+            {"likelihood": {"priors": {"sigma": {"dist": "HalfNormal", "sigma": -0.1}}}},
+            r"likelihood prior 'sigma' HalfNormal\(sigma=-0.1\): log density nan",
+        ),
         ({"priors": {"alpha": {"dist": "LogNormal", "mu": -1.0, "sigma": -0.5}}}, r"prior of 'alpha' LogNormal.*log density -inf"),
         ({"priors": {"alpha": {"dist": "LogNormal", "mu": -1.0, "sigm": 0.5}}}, r"unexpected keyword argument 'sigm'.*pymc.LogNormal"),
         ({"priors": {"alpha": {"dist": "LogNormal", "mu": float("inf"), "sigma": 0.5}}}, r"\['mu'\] must be finite"),
