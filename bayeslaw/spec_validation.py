@@ -112,7 +112,11 @@ def validate_priors(spec: ModelSpec) -> None:
 
 
 def validate_pooling(spec: ModelSpec, data: ScalingData) -> None:
-    """Every pooling axis must be one of the data's group axes or a known axis (``skill``, ``datamix``)."""
+    """Every pooling axis is a group axis of the data or a known one; a pooled parameter's prior fits its link."""
+    from bayeslaw.laws import get_law
+    from bayeslaw.model_builder import pooled_axes
+    from bayeslaw.priors import PriorError
+
     known = sorted(set(GROUP_AXES) | set(data.groups))
     for param, axes in spec.pooling.items():
         for axis in axes:
@@ -121,6 +125,13 @@ def validate_pooling(spec: ModelSpec, data: ScalingData) -> None:
                     close = difflib.get_close_matches(part, known, n=1)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
                     raise SpecError(f"{spec.source}: [pooling] {param}.{axis}: unknown axis {part!r}; group axes are {known}{hint}")
+    law = get_law(spec.law)
+    for param, parameter in law.parameters.items():
+        if pooled_axes(data, spec, param)[0]:
+            try:
+                spec.prior(param).link_normal(parameter.link, f"{spec.source}: prior of pooled {param!r}")
+            except PriorError as err:
+                raise SpecError(str(err)) from None
 
 
 def _short(err: BaseException) -> str:
