@@ -265,9 +265,11 @@ def _writable(path: str | Path, option: str, **kwargs: object) -> Path:
 
 def _check_backend(args: argparse.Namespace) -> None:
     """A backend whose packages are missing fails now, not after the data is read and the model built."""
+    if not args.backend:
+        return
     from bayeslaw.spec_validation import missing_backend_packages
 
-    missing = missing_backend_packages(args.backend) if args.backend else []
+    missing = missing_backend_packages(args.backend)
     if missing:
         raise CLIError(f"--backend {args.backend} needs the packages {missing}, which are not installed; use --backend nutpie")
 
@@ -463,13 +465,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     out = _writable(args.out, "--out", suffix=".nc")
     if args.plots:
         _writable(args.plots, "--plots", folder=True)
-    _check_backend(args)
-    columns = column_mapping(args)
     path = Path(args.data)
     if not path.exists():
         raise CLIError(f"no such data file: {path}")
     if path.is_dir():
         raise CLIError(f"{path} is a folder, not a CSV file")
+    columns = column_mapping(args)
+    _check_backend(args)
 
     from bayeslaw.data import ScalingData
     from bayeslaw.laws import get_law
