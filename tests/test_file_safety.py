@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -167,7 +168,9 @@ def test_nan_filled_draws_are_refused(saved: Path, tmp_path: Path) -> None:
 
 def test_tampered_diagnostics_are_refused(saved: Path, tmp_path: Path) -> None:
     def claim_converged(idata) -> None:
-        results.posterior(idata).attrs[ATTR_PREFIX + "notes"] = "[]"
+        attrs = results.posterior(idata).attrs
+        diagnostics = json.loads(attrs[ATTR_PREFIX + "diagnostics"])
+        attrs[ATTR_PREFIX + "diagnostics"] = json.dumps({**diagnostics, "max_rhat": 1.0001, "problems": [], "min_ess_bulk": 4000.0})
 
     path = rewrite(saved, tmp_path / "tampered.nc", claim_converged)
     with pytest.raises(bl.FitFileError, match="does not match the digest stored when it was saved"):
