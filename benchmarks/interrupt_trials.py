@@ -5,8 +5,9 @@ Each trial puts a previous good fit at ``X.nc``, starts ``bayeslaw fit data.csv
 (up to 1.5 times what a full run takes), and then checks:
 
 - if the command exited 0, ``X.nc`` is a new fit that loads and converged checks ran;
-- otherwise ``X.nc`` is byte for byte the previous good file, and no other ``*.nc``
-  file in the folder loads as a fit (temporary files are hidden ``.X.nc.PID.tmp``
+- otherwise ``X.nc`` is byte for byte the previous good file (or, when the kill came
+  after the new file was renamed into place, a complete new fit that loads), and no
+  other ``*.nc`` file in the folder loads as a fit (temporary files are hidden ``.X.nc.PID.tmp``
   and are counted separately);
 - after SIGINT, the exit status is 130 and stderr has no traceback.
 
@@ -79,7 +80,16 @@ def main() -> int:
         print(first.stderr)
         raise SystemExit("the reference run failed")
     print(f"reference run: {full_run:.1f} s, exit 0, loads as a fit")
-    counts = {"trials": 0, "completed": 0, "stopped": 0, "previous_intact": 0, "bad": 0, "tmp_left": 0, "traceback": 0}
+    counts = {
+        "trials": 0,
+        "completed": 0,
+        "stopped": 0,
+        "previous_intact": 0,
+        "saved_before_kill": 0,
+        "bad": 0,
+        "tmp_left": 0,
+        "traceback": 0,
+    }
     for trial in range(args.trials):
         out = folder / "X.nc"
         shutil.copyfile(good, out)
@@ -106,8 +116,10 @@ def main() -> int:
             counts["stopped"] += 1
             if _digest(out) == before:
                 counts["previous_intact"] += 1
+            elif _loads_as_fit(out):  # killed after the new fit was renamed into place: a complete fit replaced it
+                counts["saved_before_kill"] += 1
             else:
-                problems.append("previous good file changed")
+                problems.append("previous good file replaced by one that does not load")
             if sig == signal.SIGINT and code != 130:
                 problems.append(f"exit status {code} after SIGINT (expected 130)")
         if "Traceback" in err:
