@@ -378,8 +378,6 @@ def write_plots(fit_: object, folder: Path, budget: float) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    matplotlib.rcParams["text.parse_math"] = False  # labels such as "$5_skill" are text, not TeX
-
     from bayeslaw.plotting import fits
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -391,13 +389,14 @@ def write_plots(fit_: object, folder: Path, budget: float) -> list[Path]:
         makers["optimum_fan.png"] = lambda: fits.plot_optimum_fan(fit_, mark_budget=budget)  # type: ignore[arg-type]
     written = []
     for name, make in makers.items():
-        try:
-            fig = make()
-        except ValueError as err:  # e.g. a grouped fit needs skill= for its fan chart
-            _status(f"skipped {name}: {_message(err)}")
-            continue
-        path = folder / name
-        fig.savefig(path, dpi=120, bbox_inches="tight")
+        with matplotlib.rc_context({"text.parse_math": False}):  # labels such as "$5_$" are text, not TeX
+            try:
+                fig = make()
+            except ValueError as err:  # e.g. a grouped fit needs skill= for its fan chart
+                _status(f"skipped {name}: {_message(err)}")
+                continue
+            path = folder / name
+            fig.savefig(path, dpi=120, bbox_inches="tight")
         plt.close(fig)
         written.append(path)
     return written

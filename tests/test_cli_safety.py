@@ -173,3 +173,24 @@ def test_argument_and_data_errors_do_not_load_pymc(tmp_path: Path) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
     assert proc.returncode == 0, proc.stderr
+
+
+def test_dollar_labels_do_not_break_the_plots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skill labels such as '$5_$' are text in the command's plots, not TeX that fails after the run."""
+    import matplotlib.pyplot as plt
+
+    from bayeslaw.cli import write_plots
+    from bayeslaw.plotting import fits
+
+    def labelled(fit_: object) -> object:
+        fig, ax = plt.subplots()
+        ax.plot([1, 2], [1, 2], label="$5_$ skill")
+        ax.legend()
+        return fig
+
+    monkeypatch.setattr(fits, "plot_fit", labelled)
+    monkeypatch.setattr(fits, "plot_posterior", labelled)
+    law = type("Law", (), {"allocates_compute": staticmethod(lambda: False)})
+    stub = type("FitStub", (), {"law": law})()
+    written = write_plots(stub, tmp_path / "plots", 1e22)
+    assert [p.name for p in written] == ["fit_curves.png", "posterior.png"] and all(p.stat().st_size > 0 for p in written)
