@@ -241,7 +241,7 @@ def _save(fitted: object, path: Path) -> Path:
         raise KeyboardInterrupt
     written = fitted.save(path)  # type: ignore[attr-defined]
     _Interrupts.written.append(written)
-    if threading_main():
+    if threading_main() and signal.getsignal(signal.SIGINT) == _on_sigint:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run is complete: finish printing
     return written
 
@@ -716,7 +716,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _Interrupts.seen, _Interrupts.written = False, []  # one command per call of main()
-    previous = signal.signal(signal.SIGINT, _on_sigint) if threading_main() else None
+    ignored = not threading_main() or signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # e.g. under nohup: keep ignoring
+    previous = None if ignored else signal.signal(signal.SIGINT, _on_sigint)
     try:
         return _run(args)
     except KeyboardInterrupt:

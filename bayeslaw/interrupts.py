@@ -39,12 +39,15 @@ class Seen:
 
 @contextmanager
 def watch() -> Iterator[Seen]:
-    """Record SIGINTs during the block; each still raises ``KeyboardInterrupt`` as Python's default handler does."""
+    """Record SIGINTs during the block; each still raises ``KeyboardInterrupt`` as Python's default handler does.
+
+    Outside the main thread, or where SIGINT is ignored (e.g. under ``nohup``), nothing is installed.
+    """
     seen = Seen()
-    if threading.current_thread() is not threading.main_thread():
+    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if previous is None or previous == signal.SIG_IGN:  # not the main thread, or SIGINT deliberately ignored (nohup)
         yield seen
         return
-    previous = signal.getsignal(signal.SIGINT)
 
     def handler(signum: int, frame: Any) -> None:
         seen.interrupted = True

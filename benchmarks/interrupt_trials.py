@@ -96,7 +96,14 @@ def main() -> int:
         before = _digest(out)
         sig = signal.SIGINT if trial % 2 == 0 else signal.SIGKILL
         delay = rng.uniform(0.0, 1.5 * full_run)  # some runs complete, some are stopped while saving
-        proc = subprocess.Popen(_command(csv, out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            _command(csv, out),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal, even under nohup
+        )
         try:
             proc.wait(timeout=delay)
         except subprocess.TimeoutExpired:

@@ -238,10 +238,14 @@ def test_sigint_swallowed_by_a_sampler_still_stops_the_fit(monkeypatch: pytest.M
 
     monkeypatch.setattr(nutpie, "sample", like_nutpie)
     config = sampling.SamplerConfig(draws=10, tune=10, chains=2)
-    with pytest.raises(interrupts.FitInterrupted, match="interrupted \\(SIGINT\\)") as info:
-        sampling._sample_nutpie(None, config, 1, 1, store_unconstrained=False)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in an interactive session (not nohup)
+    try:
+        with pytest.raises(interrupts.FitInterrupted, match="interrupted \\(SIGINT\\)") as info:
+            sampling._sample_nutpie(None, config, 1, 1, store_unconstrained=False)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert isinstance(info.value, KeyboardInterrupt) and info.value.partial is not None
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
 
 
 def test_sigint_during_cli_fit_keeps_the_earlier_file(saved: Path, tmp_path: Path) -> None:
@@ -252,7 +256,14 @@ def test_sigint_during_cli_fit_keeps_the_earlier_file(saved: Path, tmp_path: Pat
     shutil.copyfile(saved, out)
     before = sha(out)
     cmd = [sys.executable, "-m", "bayeslaw.cli", "fit", str(csv), "--out", str(out), "--draws", "20000", "--tune", "300", "--chains", "2"]
-    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": os.getcwd()}, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal, even if pytest runs under nohup
+    )
     line = ""
     while "sampling" not in line:
         line = proc.stderr.readline()
