@@ -27,9 +27,8 @@ from bayeslaw.priors import Prior
 from bayeslaw.spec import ModelSpec, SpecError
 
 #: Sampler keys that must be booleans, integers >= 1, or a probability.
-BOOL_KEYS = ("low_rank", "restart_stuck_chains")
+BOOL_KEYS = ("low_rank", "restart_stuck_chains", "robust_starts")
 COUNT_KEYS = ("draws", "tune", "chains", "cores")
-BACKENDS = ("nutpie", "pymc", "numpyro")
 
 
 def validate_spec(spec: ModelSpec, data: ScalingData | None = None) -> None:
@@ -52,8 +51,10 @@ def validate_sampler(settings: Mapping[str, Any], where: str = "sampler") -> Non
         if key == "target_accept" and (isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1):
             raise SpecError(f"{where} target_accept must be a number strictly between 0 and 1, got {value!r}")
         if key == "backend":
-            if value not in BACKENDS:
-                raise SpecError(f"{where} unknown sampler backend {value!r}; choose one of {BACKENDS}")
+            from bayeslaw.backends import backend_names
+
+            if value not in backend_names():
+                raise SpecError(f"{where} unknown sampler backend {value!r}; choose one of {backend_names()}")
             missing = missing_backend_packages(value)
             if missing:
                 raise SpecError(f"{where} backend {value!r} needs the packages {missing}, which are not installed; use backend 'nutpie'")
@@ -61,8 +62,11 @@ def validate_sampler(settings: Mapping[str, Any], where: str = "sampler") -> Non
 
 def missing_backend_packages(backend: str) -> list[str]:
     """Packages a backend needs that cannot be imported here (checked without importing them)."""
-    needed = {"numpyro": ["jax", "numpyro"], "nutpie": ["nutpie"]}.get(backend, [])
-    return [name for name in needed if importlib.util.find_spec(name) is None]
+    from bayeslaw.backends.base import BACKENDS
+
+    if backend not in BACKENDS.classes():
+        return []
+    return sorted(name for name in BACKENDS.get(backend).requires if importlib.util.find_spec(name) is None)
 
 
 def _priors(spec: ModelSpec) -> dict[str, Prior]:

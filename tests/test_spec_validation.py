@@ -57,6 +57,7 @@ def test_dist_naming_a_non_distribution() -> None:
     [
         ({"low_rank": "no"}, "low_rank must be true or false, got 'no'"),
         ({"restart_stuck_chains": 1}, "restart_stuck_chains must be true or false"),
+        ({"robust_starts": "no"}, "robust_starts must be true or false, got 'no'"),
         ({"draws": 1.5}, "draws must be a positive integer, got 1.5"),
         ({"chains": True}, "chains must be a positive integer, got True"),
         ({"target_accept": 1.2}, "target_accept must be a number strictly between 0 and 1"),
