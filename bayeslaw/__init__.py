@@ -2,23 +2,69 @@
 
 from __future__ import annotations
 
-from bayeslaw.backtest import backtest
-from bayeslaw.batch import fit_many
-from bayeslaw.compare import Comparison, ParetoKWarning, compare
-from bayeslaw.data import DataValidationError, ScalingData
-from bayeslaw.datasets import load_dataset
-from bayeslaw.diagnostics import ConvergenceWarning
-from bayeslaw.fit import Fit, fit, load_fit
-from bayeslaw.lfo import compare_lfo
-from bayeslaw.mix import isoflop_curves, mix_path, mix_weights, sweep_mix, two_skill_path
-from bayeslaw.ppc import ppc_coverage, ppc_table
-from bayeslaw.prior_predictive import PriorPredictive, prior_predictive
-from bayeslaw.report import Report, report
-from bayeslaw.results import FitFileError
-from bayeslaw.skills import contrast_optima
-from bayeslaw.spec import ModelSpec, SpecError
-from bayeslaw.spec import available_specs as available_models
+import sys
+import types
+
 from bayeslaw.version import __version__
+
+# Public names -> defining module, imported on first use so that ``import bayeslaw`` (and the command
+# line's argument and data errors) do not wait for PyMC and ArviZ to load.
+_LAZY = {
+    "backtest": "bayeslaw.backtest",
+    "Comparison": "bayeslaw.compare",
+    "ParetoKWarning": "bayeslaw.compare",
+    "compare": "bayeslaw.compare",
+    "DataValidationError": "bayeslaw.data",
+    "ScalingData": "bayeslaw.data",
+    "load_dataset": "bayeslaw.datasets",
+    "ConvergenceWarning": "bayeslaw.diagnostics",
+    "Fit": "bayeslaw.fit",
+    "fit": "bayeslaw.fit",
+    "load_fit": "bayeslaw.fit",
+    "fit_many": "bayeslaw.batch",
+    "compare_lfo": "bayeslaw.lfo",
+    "isoflop_curves": "bayeslaw.mix",
+    "mix_path": "bayeslaw.mix",
+    "mix_weights": "bayeslaw.mix",
+    "sweep_mix": "bayeslaw.mix",
+    "two_skill_path": "bayeslaw.mix",
+    "ppc_coverage": "bayeslaw.ppc",
+    "ppc_table": "bayeslaw.ppc",
+    "report": "bayeslaw.report",
+    "Report": "bayeslaw.report",
+    "prior_predictive": "bayeslaw.prior_predictive",
+    "PriorPredictive": "bayeslaw.prior_predictive",
+    "FitFileError": "bayeslaw.results",
+    "contrast_optima": "bayeslaw.skills",
+    "ModelSpec": "bayeslaw.spec",
+    "SpecError": "bayeslaw.spec",
+    "available_models": "bayeslaw.spec:available_specs",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name from its module on first access (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'bayeslaw' has no attribute {name!r}")
+    import importlib
+
+    module, _, attr = _LAZY[name].partition(":")
+    value = getattr(importlib.import_module(module), attr or name)
+    globals()[name] = value
+    return value
+
+
+class _Package(types.ModuleType):
+    """``import bayeslaw.fit`` must not replace the function ``bayeslaw.fit`` by its module (nor ``compare``, ``backtest``, ``report``)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "Comparison",

@@ -3,27 +3,40 @@
 Every command prints plain-text tables. User errors (a bad CSV, an unknown
 model, a file that is not a fit) print one line on stderr and exit with status
 2, without a traceback. Set ``BAYESLAW_DEBUG=1`` to see the traceback
-instead. Run ``bayeslaw COMMAND --help`` for the options.
+instead. Ctrl-C stops a command with status 130 and writes nothing (an earlier
+output file is left as it was). Arguments, data and output paths are checked
+before PyMC is imported, so such errors print within about a second. Run
+``bayeslaw COMMAND --help`` for the options.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import math
 import os
+import re
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+from bayeslaw.constants import CHINCHILLA_BUDGET, COMPUTE_RTOL, CREDIBLE_INTERVAL, DEFAULT_SEED, GROUP_AXES
 
-from bayeslaw.backends import BackendUnavailable, backend_names
-from bayeslaw.constants import CHINCHILLA_BUDGET, CREDIBLE_INTERVAL, DEFAULT_SEED
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Exit status of every user error (bad input, unknown model, unreadable file).
 EXIT_USAGE = 2
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+#: Largest accepted --seed (the samplers take unsigned 32-bit seeds).
+MAX_SEED = 2**32 - 1
+#: argparse takes "-7e10" for an option unless negative numbers are recognised as values.
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$", re.IGNORECASE)
 
 #: Column-mapping options of ``bayeslaw fit``: option dest -> canonical variable.
 COLUMN_OPTIONS = {
@@ -41,43 +54,75 @@ OPTIMUM_COLUMNS = {"N_opt": "N*", "D_opt": "D*", "tokens_per_param": "D*/N*", "l
 DEMO_OPTIMUM = {"N_opt": "N* (params)", "D_opt": "D* (tokens)", "tokens_per_param": "D*/N*", "loss_opt": "loss at optimum"}
 
 
+class _BackendChoices:
+    """The registered sampler backends (:func:`bayeslaw.backends.backend_names`), looked up only when a
+    ``--backend`` value is checked or help is shown: the registry imports PyMC, which the other errors need not wait for."""
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    @staticmethod
+    def _names() -> tuple[str, ...]:
+        from bayeslaw.backends import backend_names
+
+        return backend_names()
+
+
 class CLIError(Exception):
     """A user error reported as one line on stderr (exit status 2)."""
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    """Exception types that mean bad input rather than a bug."""
-    from bayeslaw.data import DataValidationError
-    from bayeslaw.results import FitFileError
-    from bayeslaw.spec import SpecError
-
-    return (
+    """Exception types that mean bad input rather than a bug (pandas' own only once pandas is loaded)."""
+    errors: tuple[type[BaseException], ...] = (
         CLIError,
-        BackendUnavailable,
-        DataValidationError,
-        SpecError,
-        FitFileError,
         FileNotFoundError,
         IsADirectoryError,
+        NotADirectoryError,
         PermissionError,
-        pd.errors.ParserError,
-        pd.errors.EmptyDataError,
         UnicodeDecodeError,
-        ValueError,
+        ValueError,  # DataValidationError, SpecError, FitFileError, OutputError, PriorError
         KeyError,
     )
+    backends = sys.modules.get("bayeslaw.backends.base")
+    if backends is not None:
+        errors += (backends.BackendUnavailable,)  # an ImportError naming the extra to install
+    pandas = sys.modules.get("pandas")
+    if pandas is not None:
+        errors += (pandas.errors.ParserError, pandas.errors.EmptyDataError)
+    return errors
+
+
+#: Python keyword hints in library messages -> the matching command-line options.
+_CLI_HINTS = (
+    (re.compile(r"columns=\{'(\w+)': 'your_column'\}"), r"--map \1=COLUMN"),
+    (re.compile(r"\b(skill|datamix|mix)=(?=[\s,;)]|$)"), r"--\1"),
+    (re.compile(r"\bcompute_rtol=(?=[\s,;)]|$)"), "--compute-rtol"),
+)
+
+
+def _cli_syntax(text: str) -> str:
+    """Rewrite Python-call hints (``pass skill=``) as command-line options (``pass --skill``)."""
+    for pattern, replacement in _CLI_HINTS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _message(err: BaseException) -> str:
+    pandas = sys.modules.get("pandas")
     if isinstance(err, KeyError) and err.args:
-        return str(err.args[0])
-    if isinstance(err, pd.errors.ParserError):
+        return _cli_syntax(str(err.args[0]))
+    if pandas is not None and isinstance(err, pandas.errors.ParserError):
         return f"cannot parse the file as CSV ({str(err).strip().splitlines()[0]})"
-    if isinstance(err, pd.errors.EmptyDataError):
+    if pandas is not None and isinstance(err, pandas.errors.EmptyDataError):
         return f"the CSV file is empty ({err})"
     if isinstance(err, UnicodeDecodeError):
         return f"the file is not UTF-8 text ({err.reason} at byte {err.start})"
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    text = str(getattr(err, "cli_message", None) or err).strip()
+    return _cli_syntax(text.splitlines()[0]) if text else type(err).__name__
 
 
 def _status(text: str) -> None:
@@ -98,8 +143,28 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to {MAX_SEED}, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {text!r}")
     return value
 
 
@@ -120,11 +185,23 @@ def _probability(text: str) -> float:
     return value
 
 
+def _known_name(key: str) -> None:
+    """Raise unless ``key`` is a canonical variable or a group axis (a misspelt --map key is an error)."""
+    from bayeslaw.variables import VARIABLES
+
+    known = sorted({*VARIABLES, *GROUP_AXES})
+    if key not in known:
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise CLIError(f"--map {key}=...: {key!r} is not a variable bayeslaw knows; known names: {known}{hint}")
+
+
 def column_mapping(args: argparse.Namespace) -> dict[str, str]:
     """Canonical name -> CSV column, from the ``--*-col`` options and ``--map NAME=COLUMN``."""
     mapping = {canonical: getattr(args, dest) for dest, canonical in COLUMN_OPTIONS.items() if getattr(args, dest)}
     for item in args.map or []:
         key, column = _key_value(item, "--map")
+        _known_name(key)
         if key in mapping and mapping[key] != column:
             raise CLIError(f"--map {item!r} conflicts with the column already given for {key!r} ({mapping[key]!r})")
         mapping[key] = column
@@ -137,10 +214,14 @@ def _mix(items: Sequence[str] | None) -> dict[str, float] | None:
     mix = {}
     for item in items:
         skill, weight = _key_value(item, "--mix")
+        if skill in mix:
+            raise CLIError(f"--mix {skill}=... is given twice; give each skill once")
         try:
             mix[skill] = float(weight)
         except ValueError:
             raise CLIError(f"--mix weight for {skill!r} is not a number: {weight!r}") from None
+        if not math.isfinite(mix[skill]) or mix[skill] < 0:
+            raise CLIError(f"--mix weight for {skill!r} must be a finite number >= 0, got {weight!r}")
     return mix
 
 
@@ -156,6 +237,73 @@ def _sampler_kwargs(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+@dataclass
+class _InterruptState:
+    """Ctrl-C seen during a command (even one swallowed by a library), and the outputs written so far."""
+
+    seen: bool = False
+    written: list[Path] = field(default_factory=list)
+
+
+_Interrupts = _InterruptState()
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    _Interrupts.seen = True
+    raise KeyboardInterrupt
+
+
+def _save(fitted: object, path: Path) -> Path:
+    """Save a fit unless Ctrl-C was pressed during the run; once it is written, a late Ctrl-C changes nothing."""
+    import signal
+
+    if _Interrupts.seen:
+        raise KeyboardInterrupt
+    written = fitted.save(path)  # type: ignore[attr-defined]
+    _Interrupts.written.append(written)
+    if threading_main() and signal.getsignal(signal.SIGINT) == _on_sigint:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run is complete: finish printing
+    return written
+
+
+def threading_main() -> bool:
+    """Whether this is the main thread (the only one that may set signal handlers)."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _writable(path: str | Path, option: str, **kwargs: object) -> Path:
+    """``ensure_writable`` with the option named in the error."""
+    from bayeslaw.atomic import OutputError, ensure_writable
+
+    try:
+        return ensure_writable(path, **kwargs)  # type: ignore[arg-type]
+    except OutputError as err:
+        raise CLIError(f"{option}: {err}") from None
+
+
+def _check_backend(args: argparse.Namespace) -> None:
+    """A backend whose packages are missing fails now, not after the data is read and the model built."""
+    if not args.backend:
+        return
+    from bayeslaw.spec_validation import missing_backend_packages
+
+    missing = missing_backend_packages(args.backend)
+    if missing:
+        raise CLIError(f"--backend {args.backend} needs the packages {missing}, which are not installed; use --backend nutpie")
+
+
+def _allowed(args: argparse.Namespace) -> object:
+    """Context silencing the plausibility checks named by ``--allow``."""
+    from bayeslaw.plausibility import CHECKS, silence
+
+    unknown = sorted(set(args.allow or ()) - set(CHECKS))
+    if unknown:
+        raise CLIError(f"--allow {unknown[0]}: unknown check; choose from {sorted(CHECKS)}")
+    return silence(*(args.allow or ()))
+
+
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
@@ -163,6 +311,9 @@ def _fmt(value: float) -> str:
 # --------------------------------------------------------------------------- tables
 def demo_table(fit_: object, budget: float, prob: float) -> pd.DataFrame:
     """Parameters E, A, B, alpha, beta, a and the optimum at ``budget``, with ``prob`` intervals."""
+    import numpy as np
+    import pandas as pd
+
     summary = fit_.summary(prob)  # type: ignore[attr-defined]
     missing = [p for p in DEMO_PARAMETERS if p not in summary.index]
     if missing:
@@ -198,6 +349,9 @@ def demo_table(fit_: object, budget: float, prob: float) -> pd.DataFrame:
 
 def format_table(table: pd.DataFrame, prob: float) -> str:
     """Render a median/lower/upper table with a '{prob} interval' column."""
+    import numpy as np
+    import pandas as pd
+
     shown = pd.DataFrame(index=table.index)
     shown["median"] = table["median"].map(_fmt)
     shown[f"{prob:.0%} interval"] = [f"[{_fmt(lo)}, {_fmt(hi)}]" for lo, hi in zip(table["lower"], table["upper"], strict=True)]
@@ -220,6 +374,9 @@ def optimum_text(result: object, prob: float) -> str:
 
 def predict_text(table: pd.DataFrame, prob: float) -> str:
     """Human-readable forecast table."""
+    import numpy as np
+    import pandas as pd
+
     shown = pd.DataFrame(index=range(len(table)))
     for col in table.columns:
         if col.startswith(("mean_", "observation_")):
@@ -252,13 +409,14 @@ def write_plots(fit_: object, folder: Path, budget: float) -> list[Path]:
         makers["optimum_fan.png"] = lambda: fits.plot_optimum_fan(fit_, mark_budget=budget)  # type: ignore[arg-type]
     written = []
     for name, make in makers.items():
-        try:
-            fig = make()
-        except ValueError as err:  # e.g. a grouped fit needs skill= for its fan chart
-            _status(f"skipped {name}: {_message(err)}")
-            continue
-        path = folder / name
-        fig.savefig(path, dpi=120, bbox_inches="tight")
+        with matplotlib.rc_context({"text.parse_math": False}):  # labels such as "$5_$" are text, not TeX
+            try:
+                fig = make()
+            except ValueError as err:  # e.g. a grouped fit needs skill= for its fan chart
+                _status(f"skipped {name}: {_message(err)}")
+                continue
+            path = folder / name
+            fig.savefig(path, dpi=120, bbox_inches="tight")
         plt.close(fig)
         written.append(path)
     return written
@@ -267,9 +425,11 @@ def write_plots(fit_: object, folder: Path, budget: float) -> list[Path]:
 # --------------------------------------------------------------------------- commands
 def cmd_demo(args: argparse.Namespace) -> int:
     """Fit the shipped Chinchilla data with the default model; print the table; write fit + plots."""
+    out = _writable(args.out, "--out", folder=True)
+    _writable(out / "chinchilla_fit.nc", "--out")
+    _check_backend(args)
     import bayeslaw
 
-    out = Path(args.out)
     data = bayeslaw.load_dataset("chinchilla", exclude_top5=True)
     _status(f"bayeslaw demo: {len(data)} Chinchilla runs (Hoffmann et al. 2022, digitised by Epoch AI; 5 highest-loss runs excluded)")
     _status("compiling the model (numba) and sampling: the progress bar appears once sampling starts ...")
@@ -281,7 +441,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(fitted.diagnostics.banner())
     print(f"Medians and {prob:.0%} equal-tailed credible intervals; optimum at Chinchilla's budget C = {CHINCHILLA_BUDGET:.3g} FLOPs:")
     print(format_table(demo_table(fitted, CHINCHILLA_BUDGET, prob), prob))
-    fit_path = fitted.save(out / "chinchilla_fit.nc")
+    fit_path = _save(fitted, out / "chinchilla_fit.nc")
     plots = write_plots(fitted, out, CHINCHILLA_BUDGET)
     plots.append(bayeslaw.report(fitted, prob, budgets=[CHINCHILLA_BUDGET], predict=[(7e10, 1.4e12)]).save(out / "report.html"))
     print(f"\nwrote {fit_path}")
@@ -291,32 +451,83 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_fit(args: argparse.Namespace) -> int:
-    """Fit a CSV with a named or file spec; print the report; save the fit."""
-    import bayeslaw
-    from bayeslaw.data import ScalingData
-    from bayeslaw.laws import get_law
-    from bayeslaw.spec import resolve_spec
+def _spec_law(model: str) -> str:
+    """The law named by a spec, read without importing PyMC (the full spec is validated later)."""
+    import tomllib
 
-    spec = resolve_spec(args.model)
-    law = get_law(spec.law)
-    columns = column_mapping(args)
-    target = args.target or law.target
-    inputs = None if set(law.inputs) <= {"N", "D"} else list(law.inputs)
+    from bayeslaw.spec import SpecError, available_specs
+
+    specs = available_specs()
+    looks_like_path = model.endswith(".toml") or "/" in model or "\\" in model
+    path = specs[model] if model in specs and not looks_like_path else Path(model)
+    if model not in specs and not looks_like_path and not path.is_file():
+        raise SpecError(f"no model named {model!r}: shipped models are {sorted(specs)}; or give a path to a .toml spec")
+    if path.is_dir():
+        raise SpecError(f"{path} is a folder, not a .toml spec file")
+    try:
+        law = tomllib.loads(path.read_text()).get("law")
+    except FileNotFoundError:
+        raise SpecError(f"no such spec file: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise SpecError(f"{path}: not valid TOML: {err}") from None
+    if not isinstance(law, str) or not law:
+        raise SpecError(f"{path}: 'law' must be a non-empty string")
+    return law
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit a CSV with a named or file spec; print the report; save the fit.
+
+    Arguments, the output path and the data are checked before PyMC is loaded;
+    the spec (every prior built and evaluated) and the data's plausibility are
+    checked before sampling. Ctrl-C stops the run and writes nothing.
+    """
+    out = _writable(args.out, "--out", suffix=".nc")
+    if args.plots:
+        _writable(args.plots, "--plots", folder=True)
     path = Path(args.data)
+    if not path.exists():
+        raise CLIError(f"no such data file: {path}")
     if path.is_dir():
         raise CLIError(f"{path} is a folder, not a CSV file")
-    data = ScalingData.from_csv(path, target=target, inputs=inputs, columns=columns, drop_highest=args.drop_highest)
-    out = Path(args.out)
-    if out.suffix != ".nc":
-        raise CLIError(f"--out must name a .nc file, got {str(out)!r}")
-    _status(f"bayeslaw fit: {data!r}; model {spec.name!r} ({spec.source})")
-    _status("compiling the model and sampling ...")
-    start = time.perf_counter()
-    fitted = bayeslaw.fit(data, spec, **_sampler_kwargs(args))
-    _status(f"sampled in {time.perf_counter() - start:.1f} s (compilation included)")
-    print(bayeslaw.report(fitted, args.prob))
-    fitted.save(out)
+    columns = column_mapping(args)
+    _check_backend(args)
+
+    from bayeslaw.data import ScalingData
+    from bayeslaw.laws import get_law
+
+    try:
+        law = get_law(_spec_law(args.model))
+    except KeyError as err:
+        raise CLIError(f"model {args.model!r}: {err.args[0]}") from None
+    target = args.target or law.target
+    inputs = None if set(law.inputs) <= {"N", "D"} else list(law.inputs)
+    data = ScalingData.from_csv(
+        path, target=target, inputs=inputs, columns=columns, drop_highest=args.drop_highest, compute_rtol=args.compute_rtol
+    )
+    unused = sorted(set(columns) - set(data.frame.columns))
+    if unused:
+        raise CLIError(f"--map/--*-col given for {unused}, which model {args.model!r} does not use (it reads {list(data.frame.columns)})")
+    with _allowed(args):
+        from bayeslaw import plausibility
+
+        plausibility.check_data(data, len(law.parameters))  # before the slow imports; fit() checks again
+        import bayeslaw
+        from bayeslaw.spec import resolve_spec
+        from bayeslaw.spec_validation import validate_sampler, validate_spec
+
+        spec = resolve_spec(args.model)
+        validate_spec(spec, data)  # every prior built and evaluated: a bad spec fails before the model is compiled
+        validate_sampler({**spec.sampler, **{k: v for k, v in _sampler_kwargs(args).items() if v is not None}}, "sampler:")
+        _status(f"bayeslaw fit: {data!r}; model {spec.name!r} ({spec.source})")
+        _status("compiling the model and sampling ...")
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", plausibility.PlausibilityWarning)  # already shown above
+            fitted = bayeslaw.fit(data, spec, **_sampler_kwargs(args))
+        _status(f"sampled in {time.perf_counter() - start:.1f} s (compilation included)")
+        print(bayeslaw.report(fitted, args.prob))
+    _save(fitted, out)
     print(f"\nwrote {out}")
     if args.plots:
         for written in write_plots(fitted, Path(args.plots), CHINCHILLA_BUDGET):
@@ -334,8 +545,10 @@ def _load(path: str) -> object:
 
 def cmd_optimum(args: argparse.Namespace) -> int:
     """Print N*, D*, D*/N* and the loss at the optimum for each budget."""
-    fitted = _load(args.fit)
-    result = fitted.compute_optimal(args.budget, skill=args.skill, datamix=args.datamix, mix=_mix(args.mix), prob=args.prob)  # type: ignore[attr-defined]
+    mix = _mix(args.mix)
+    with _allowed(args):
+        fitted = _load(args.fit)
+        result = fitted.compute_optimal(args.budget, skill=args.skill, datamix=args.datamix, mix=mix, prob=args.prob)  # type: ignore[attr-defined]
     print(fitted.diagnostics.banner())  # type: ignore[attr-defined]
     print(f"Compute-optimal allocation (C = 6ND): medians and {args.prob:.0%} credible intervals")
     print(optimum_text(result, args.prob))
@@ -346,19 +559,24 @@ def cmd_optimum(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Print forecast intervals at new inputs."""
-    fitted = _load(args.fit)
     inputs: dict[str, list[float]] = {}
     for item in args.input or []:
         key, values = _key_value(item, "--input")
+        if key in inputs:
+            raise CLIError(f"--input {key}=... is given twice; give each input once")
         try:
             inputs[key] = [float(v) for v in values.split(",")]
         except ValueError:
             raise CLIError(f"--input {key}: values must be comma-separated numbers, got {values!r}") from None
+        if not all(math.isfinite(v) and v >= 0 for v in inputs[key]):
+            raise CLIError(f"--input {key}: values must be finite and >= 0, got {values!r}")
     if args.compute is not None:
         inputs["compute"] = args.compute
-    table = fitted.predict(  # type: ignore[attr-defined]
-        args.params, args.tokens, skill=args.skill, datamix=args.datamix, prob=args.prob, seed=args.seed, **inputs
-    )
+    with _allowed(args):
+        fitted = _load(args.fit)
+        table = fitted.predict(  # type: ignore[attr-defined]
+            args.params, args.tokens, skill=args.skill, datamix=args.datamix, prob=args.prob, seed=args.seed, **inputs
+        )
     print(fitted.diagnostics.banner())  # type: ignore[attr-defined]
     print(f"Forecasts: medians and {args.prob:.0%} intervals of the law's mean and of a new observation")
     print(predict_text(table, args.prob))
@@ -430,10 +648,22 @@ def _add_sampler_options(parser: argparse.ArgumentParser, draws: int | None = No
     group.add_argument("--draws", type=_positive_int, default=draws, help="posterior draws per chain (default: the spec's, 1000)")
     group.add_argument("--tune", type=_positive_int, default=None, help="warm-up draws per chain (default: the spec's, 1000)")
     group.add_argument("--chains", type=_positive_int, default=None, help="chains (default: the spec's, 4)")
-    group.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    group.add_argument("--backend", choices=backend_names(), default=None, help="sampler (default: the spec's, nutpie)")
+    group.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help=f"random seed, 0 to {MAX_SEED} (default {DEFAULT_SEED})")
+    group.add_argument(
+        "--backend", choices=_BackendChoices(), metavar="BACKEND", default=None, help="sampler: %(choices)s (default: the spec's, nutpie)"
+    )
     group.add_argument("--target-accept", type=_probability, default=None, help="NUTS target acceptance (default 0.9)")
     group.add_argument("--no-progress", action="store_true", help="hide the sampler's progress bar")
+
+
+def _add_allow(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow",
+        action="append",
+        metavar="CHECK",
+        help="silence one plausibility warning (repeatable): magnitude, few_runs, constant_input, duplicate_rows, "
+        "extrapolation, tokens_per_param (see the README's 'Input checks')",
+    )
 
 
 def _add_prob(parser: argparse.ArgumentParser) -> None:
@@ -472,10 +702,18 @@ def build_parser() -> argparse.ArgumentParser:
     cols.add_argument("--skill-col", help="column with the skill / eval-set label")
     cols.add_argument("--datamix-col", help="column with the data-mix label")
     cols.add_argument("--map", action="append", metavar="NAME=COLUMN", help="map any canonical variable to a column (repeatable)")
-    fit.add_argument("--drop-highest", type=int, default=0, metavar="K", help="explicitly drop the K highest-target rows (recorded)")
+    fit.add_argument("--drop-highest", type=_count, default=0, metavar="K", help="explicitly drop the K highest-target rows (recorded)")
+    fit.add_argument(
+        "--compute-rtol",
+        type=_positive_float,
+        default=COMPUTE_RTOL,
+        metavar="R",
+        help=f"largest relative difference allowed between the compute column and 6ND (default {COMPUTE_RTOL})",
+    )
     fit.add_argument("--plots", default=None, metavar="DIR", help="also write the fit plots into DIR")
     _add_sampler_options(fit)
     _add_prob(fit)
+    _add_allow(fit)
     fit.set_defaults(func=cmd_fit)
 
     opt = sub.add_parser("optimum", help="compute-optimal N*, D* for FLOP budgets", description=cmd_optimum.__doc__)
@@ -485,6 +723,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--datamix", default=None, help="data mix to optimise for")
     opt.add_argument("--mix", action="append", metavar="SKILL=WEIGHT", help="optimise a weighted mix of skills (repeatable)")
     _add_prob(opt)
+    _add_allow(opt)
     opt.set_defaults(func=cmd_optimum)
 
     pred = sub.add_parser("predict", help="forecast the loss at new model sizes and token counts", description=cmd_predict.__doc__)
@@ -495,8 +734,9 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--input", action="append", metavar="NAME=V1,V2", help="other law inputs by canonical name (repeatable)")
     pred.add_argument("--skill", default=None, help="skill label")
     pred.add_argument("--datamix", default=None, help="data-mix label")
-    pred.add_argument("--seed", type=int, default=None, help="seed of the new-observation noise (default: the fit's)")
+    pred.add_argument("--seed", type=_seed, default=None, help="seed of the new-observation noise (default: the fit's)")
     _add_prob(pred)
+    _add_allow(pred)
     pred.set_defaults(func=cmd_predict)
 
     add_report_parser(sub)
@@ -507,25 +747,53 @@ def build_parser() -> argparse.ArgumentParser:
     datasets = sub.add_parser("datasets", help="list shipped datasets", description=cmd_datasets.__doc__)
     datasets.add_argument("-v", "--verbose", action="store_true", help="print each dataset's full source notes")
     datasets.set_defaults(func=cmd_datasets)
+    for each in (parser, *sub.choices.values()):
+        each._negative_number_matcher = _NEGATIVE_NUMBER  # "-7e10" is a (bad) value, not an unknown option
+        each._has_negative_number_optionals = []
     return parser
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
     """Warnings as one line on stderr, without the source line."""
     del args, kwargs
+    if category.__name__ == "ConvergenceWarning":  # printed in the report's banner (matched by name: no ArviZ import)
+        return
     print(f"bayeslaw: {category.__name__}: {message}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bayeslaw`` console script; returns the exit status."""
+    import signal
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    _Interrupts.seen, _Interrupts.written = False, []  # one command per call of main()
+    ignored = not threading_main() or signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # e.g. under nohup: keep ignoring
+    previous = None if ignored else signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        if os.environ.get("BAYESLAW_DEBUG") == "1":
+            raise
+        out = getattr(args, "out", None)
+        if _Interrupts.written:
+            kept = f"; {', '.join(map(str, _Interrupts.written))} had been written completely"
+        else:
+            kept = f"; nothing was written to {out} (any earlier file there is unchanged)" if out else ""
+        print(f"bayeslaw {args.command}: interrupted{kept}", file=sys.stderr)
+        if argv is None:  # the console script: exit now with 130. A normal exit can still end in SIGINT (-2) when the
+            sys.stdout.flush()  # interrupt passed through code run by exec(), which sets CPython's "unhandled" flag
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings():
-            # Convergence problems are printed in the report's banner; keep other warnings visible.
-            from bayeslaw.diagnostics import ConvergenceWarning
-
-            warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.showwarning = _show_warning
             return int(args.func(args))
     except _user_errors() as err:
@@ -536,4 +804,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main())  # argv None: the console script's behaviour

@@ -23,7 +23,15 @@ _MAX_LABELS_IN_MESSAGE = 10
 
 
 class DataValidationError(ValueError):
-    """Raised when input data cannot be used as given; the message names columns and rows."""
+    """Raised when input data cannot be used as given; the message names columns and rows.
+
+    ``cli_message`` is the same message with its fix written as command-line options
+    (``--map N=COLUMN`` rather than ``columns={...}``); the command line prints it.
+    """
+
+    def __init__(self, message: str, cli_message: str | None = None) -> None:
+        super().__init__(message)
+        self.cli_message = cli_message or message
 
 
 def _rows(labels: Sequence[object]) -> str:
@@ -117,6 +125,9 @@ class ScalingData:
         """
         if not isinstance(df, pd.DataFrame):
             raise DataValidationError(f"expected a pandas DataFrame, got {type(df).__name__}")
+        if df.columns.has_duplicates:
+            dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+            raise DataValidationError(f"duplicated column names {dup}: which copy holds the data is ambiguous; rename or drop one")
         if df.index.has_duplicates:
             dup = df.index[df.index.duplicated()].unique()
             raise DataValidationError(f"row labels must be unique; duplicated labels {_rows(dup)}")
@@ -125,6 +136,14 @@ class ScalingData:
         default_inputs = inputs is None
         wanted_inputs = list(inputs) if inputs is not None else ["N", "D"]
         out = pd.DataFrame(index=df.index)
+        taken: dict[str, str] = {}  # source column -> canonical name it was taken as
+
+        def claim(key: str, source: str) -> None:
+            if taken.get(source, key) != key:
+                raise DataValidationError(
+                    f"column {source!r} is used both as {taken[source]!r} and as {key!r}; each variable needs its own column"
+                )
+            taken[source] = key
 
         def locate(key: str, *, required: bool) -> str | None:
             if key in columns:
@@ -143,13 +162,14 @@ class ScalingData:
                 if cand in df.columns:
                     return cand
             if required:
+                message = f"missing column for {key!r}: looked for {candidates}; available columns: {list(df.columns)}."
                 raise DataValidationError(
-                    f"missing column for {key!r}: looked for {candidates}; "
-                    f"available columns: {list(df.columns)}. Map it with columns={{{key!r}: 'your_column'}}."
+                    f"{message} Map it with columns={{{key!r}: 'your_column'}}.", f"{message} Map it with --map {key}=COLUMN."
                 )
             return None
 
         def take_numeric(key: str, source: str) -> pd.Series:
+            claim(key, source)
             raw = df[source]
             values = pd.to_numeric(raw, errors="coerce")
             bad = values.isna() & raw.notna()
@@ -195,13 +215,20 @@ class ScalingData:
                 off = (ratio - 1.0).abs() > compute_rtol
                 if off.any():
                     worst = ratio[off].head(3)
-                    raise DataValidationError(
+                    message = (
                         f"column {sources['C']!r} (C) disagrees with 6*N*D by more than {compute_rtol:.0%} "
-                        f"in rows {_rows(df.index[off])} (C/(6ND) = {', '.join(f'{r:.3g}' for r in worst)}); "
-                        f"fix the data or pass compute_rtol="
+                        f"in rows {_rows(df.index[off])} (C/(6ND) = {', '.join(f'{r:.3g}' for r in worst)}); fix the data or pass"
                     )
+                    raise DataValidationError(f"{message} compute_rtol= a larger tolerance", f"{message} --compute-rtol a larger tolerance")
             if "C" not in out:
                 out["C"] = FLOPS_PER_PARAM_TOKEN * out["N"] * out["D"]
+            for key in ("N", "D", "C"):  # derived values can overflow to inf or underflow to 0
+                bad = ~np.isfinite(out[key].to_numpy()) | (out[key].to_numpy() <= 0)
+                if bad.any():
+                    raise DataValidationError(
+                        f"{key} computed from the other columns is {out[key][bad].iloc[0]:g} (not a finite positive number) "
+                        f"in rows {_rows(df.index[bad])}; check the units of N, D and C"
+                    )
             input_keys = ("N", "D", "C")
         else:
             for key in wanted_inputs:
@@ -212,6 +239,7 @@ class ScalingData:
         levels: dict[str, tuple[str, ...]] = {}
         for axis in group_keys:
             source = locate(axis, required=True)
+            claim(axis, source)
             raw = df[source]
             missing = raw.isna()
             if missing.any():
@@ -251,7 +279,9 @@ class ScalingData:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no such data file: {path}")
-        df = pd.read_csv(path)
+        if path.is_dir():
+            raise DataValidationError(f"{path} is a folder, not a CSV file")
+        df = read_table(path)
         kwargs.setdefault("name", path.stem)
         return cls.from_frame(df, **kwargs)  # type: ignore[arg-type]
 
@@ -339,3 +369,23 @@ class ScalingData:
     def __repr__(self) -> str:
         groups = ", ".join(f"{a}={len(self.levels[a])}" for a in self.groups) or "none"
         return f"ScalingData(name={self.name!r}, n={len(self)}, target={self.target!r}, inputs={self.inputs}, groups: {groups})"
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV file; unreadable, empty or ambiguous files raise :class:`DataValidationError`."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), [])
+        df = pd.read_csv(path)
+    except UnicodeDecodeError as err:
+        raise DataValidationError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except pd.errors.EmptyDataError:
+        raise DataValidationError(f"{path} is empty: no header and no rows") from None
+    except (pd.errors.ParserError, csv.Error) as err:
+        raise DataValidationError(f"cannot parse {path} as CSV ({str(err).strip().splitlines()[0]})") from None
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise DataValidationError(f"{path}: duplicated column names {duplicated} in the header; rename or drop one")
+    return df

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayeslaw import results
+from bayeslaw import plausibility, results
 from bayeslaw.compiled import sample_data
 from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, SKILL_DIM
 from bayeslaw.data import ScalingData
@@ -46,6 +46,7 @@ from bayeslaw.result_contract import banner_html
 from bayeslaw.sampling import SamplerConfig, run_sampler
 from bayeslaw.seeds import stream_seed
 from bayeslaw.spec import SAMPLER_KEYS, ModelSpec, resolve_spec
+from bayeslaw.spec_validation import validate_sampler, validate_spec
 from bayeslaw.summaries import interval_frame
 from bayeslaw.version import __version__
 from bayeslaw.weights import MixLike, mix_weights
@@ -206,6 +207,7 @@ class Fit:
         require_allocation(law)
         self.diagnostics.warn()
         budgets = as_budget_array(budget)
+        plausibility.check_budgets(budgets.values, self.data)
         chosen = self.select(select, skill=skill, datamix=datamix, **groups)
         weights, notes = None, []
         if mix is not None:
@@ -217,6 +219,7 @@ class Fit:
         draws, found = optimum_draws(law, params, self.refs, budgets, weights)
         notes = [*notes, *found]
         labels = {axis: str(value) for axis, value in chosen.items() if np.ndim(value) == 0}
+        plausibility.check_optimum(draws["tokens_per_param"].median(("chain", "draw")).values, self.data)
         return OptimumResult(
             draws=draws.transpose("chain", "draw", ...), prob=prob, notes=tuple(notes), labels=labels, banner=self.diagnostics.banner()
         )
@@ -263,6 +266,7 @@ class Fit:
         given = resolve_inputs(law, {"N": params, "D": tokens, **{k: v for k, v in inputs.items() if k not in self.data.groups}})
         labels = self.select(select, skill=skill, datamix=datamix, **{k: v for k, v in inputs.items() if k in self.data.groups})
         x, groups = as_points(given, labels)
+        plausibility.check_points({k: v.values for k, v in x.items()}, self.data)
         seed = stream_seed(self.seed, "predict") if seed is None else seed
         draws = predictive_draws(law, self.family, self.posterior, self.refs, x, groups, seed)
         table = predictive_table(draws, x, groups, prob)
@@ -380,6 +384,8 @@ def fit(
     if isinstance(data, pd.DataFrame):
         data = ScalingData.from_frame(data)
     spec = resolve_spec(model)
+    validate_spec(spec, data)  # every spec value and prior, before building the model (bayeslaw.spec_validation)
+    plausibility.check_data(data, len(get_law(spec.law).parameters))
     overrides = {
         "draws": draws,
         "tune": tune,
@@ -390,6 +396,7 @@ def fit(
         "robust_starts": robust_starts,
     }
     merged = {**spec.sampler, **{k: v for k, v in overrides.items() if v is not None}}
+    validate_sampler({**merged, "cores": cores}, "sampler:")
     config = SamplerConfig(**merged, cores=cores, progress=progress, extend_to_targets=draws is None)
     names = list(get_law(spec.law).parameters) + list(get_family(spec.family).params)
     if reuse_compiled:
@@ -470,6 +477,8 @@ def load_fit(path: str | Path) -> Fit:
         raise results.FitFileError(f"{path}: {err}") from None
     except (ValueError, KeyError, TypeError) as err:
         raise results.FitFileError(f"{path}: bayeslaw metadata is unreadable ({err})") from None
+    if not results.has_digest(idata):  # no save-time digest (older file): trust only checks recomputed from the draws
+        diagnostics = check_convergence(idata, list(get_law(spec.law).parameters) + list(get_family(spec.family).params), warn=False)
     loaded = Fit(idata=idata, data=data, spec=spec, refs=refs, diagnostics=diagnostics, seed=seed, notes=notes)
     if not loaded.converged:
         warnings.warn(f"{path}: {diagnostics.banner()}", ConvergenceWarning, stacklevel=2)

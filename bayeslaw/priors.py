@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import pymc as pm
-
 if TYPE_CHECKING:
     from bayeslaw.links import Link
 
@@ -38,7 +36,7 @@ class Prior:
     kwargs: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not hasattr(pm, self.dist):
+        if not isinstance(self.dist, str) or not self.dist.isidentifier():  # full check (a pymc Distribution): from_dict
             raise PriorError(f"unknown distribution {self.dist!r}: not in pymc")
 
     @classmethod
@@ -53,9 +51,11 @@ class Prior:
             if not isinstance(v, int | float) or isinstance(v, bool):
                 raise PriorError(f"{where}: parameter {key!r} must be a number, got {v!r}")
         try:
-            return cls(str(value["dist"]), {k: float(v) for k, v in kwargs.items()})
+            prior = cls(str(value["dist"]), {k: float(v) for k, v in kwargs.items()})
+            _require_distribution(prior.dist)
         except PriorError as err:
             raise PriorError(f"{where}: {err}") from None
+        return prior
 
     def to_dict(self) -> dict[str, Any]:
         """Inverse of :meth:`from_dict`."""
@@ -63,6 +63,8 @@ class Prior:
 
     def create(self, name: str, dims: tuple[str, ...] | None = None) -> Any:
         """Create the PyMC random variable inside the current model context."""
+        import pymc as pm
+
         return getattr(pm, self.dist)(name, **self.kwargs, dims=dims)
 
     def link_normal(self, link: Link, where: str) -> tuple[float, float]:
@@ -78,3 +80,14 @@ class Prior:
     def __str__(self) -> str:
         args = ", ".join(f"{k}={v:g}" for k, v in self.kwargs.items())
         return f"{self.dist}({args})"
+
+
+def _require_distribution(name: str) -> None:
+    """Raise unless ``name`` is a PyMC distribution class (pymc is imported here, not at module import)."""
+    import pymc as pm
+
+    candidate = getattr(pm, name, None)
+    if candidate is None:
+        raise PriorError(f"unknown distribution {name!r}: not in pymc")
+    if not (isinstance(candidate, type) and callable(getattr(candidate, "dist", None))):  # LogitNormal is not a Distribution subclass
+        raise PriorError(f"{name!r} is not a distribution (pymc.{name} is a {type(candidate).__name__}); use e.g. 'Normal' or 'LogNormal'")

@@ -7,6 +7,7 @@ the plain :class:`xarray.Dataset` objects these functions return.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -126,16 +127,54 @@ def get_json_attr(idata: Results, key: str) -> Any:
     return json.loads(get_attr(idata, key))
 
 
+#: Groups every bayeslaw fit file holds; a file missing one is refused.
+REQUIRED_GROUPS = ("posterior", "sample_stats", "observed_data", "constant_data", "log_likelihood", "posterior_predictive")
+#: Attribute holding the SHA-256 digest of the draws and the bayeslaw attributes.
+DIGEST_ATTR = "digest"
+
+
+def digest(idata: Results) -> str:
+    """SHA-256 over every group's variables (names, dtypes, shapes, values) and the bayeslaw attributes."""
+    h = hashlib.sha256()
+    for group in sorted(idata.groups()):
+        dataset = idata[group]
+        for name in sorted(dataset.data_vars):
+            values = np.ascontiguousarray(dataset[name].values)
+            h.update(f"{group}/{name}/{values.dtype.str}/{values.shape}".encode())
+            h.update(values.tobytes() if values.dtype.kind != "O" else repr(values.tolist()).encode())
+    attrs = posterior(idata).attrs
+    for key in sorted(attrs):
+        if key.startswith(ATTR_PREFIX) and key != ATTR_PREFIX + DIGEST_ATTR:
+            h.update(f"{key}={attrs[key]}".encode())
+    return h.hexdigest()
+
+
+def _size_hint(idata: Results) -> int:
+    return int(sum(idata[g][v].nbytes for g in idata.groups() for v in idata[g].variables))
+
+
 def save(idata: Results, path: str | Path) -> Path:
-    """Write ``idata`` to NetCDF at ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    idata.to_netcdf(str(path))
-    return path
+    """Write ``idata`` to NetCDF at ``path`` atomically, with a digest checked by :func:`load`.
+
+    The file is written to a temporary file in the same folder and renamed over
+    ``path`` (see :mod:`bayeslaw.atomic`): an interrupted or failed save, or a
+    full disk, leaves any earlier file at ``path`` untouched.
+    """
+    from bayeslaw.atomic import atomic_write
+
+    posterior(idata).attrs[ATTR_PREFIX + DIGEST_ATTR] = digest(idata)
+    return atomic_write(path, lambda tmp: idata.to_netcdf(str(tmp)), size_hint=_size_hint(idata))
 
 
-def load(path: str | Path) -> Results:
-    """Read a NetCDF file written by :func:`save`, with a clear error on a bad file."""
+def load(path: str | Path, *, required: Sequence[str] = REQUIRED_GROUPS) -> Results:
+    """Read a NetCDF file written by :func:`save`, refusing damaged or altered files.
+
+    Raises
+    ------
+    FitFileError
+        If the file is unreadable, lacks a group of ``required``, holds non-finite
+        posterior draws, or its content does not match the digest stored at save time.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such fit file: {path}")
@@ -145,7 +184,28 @@ def load(path: str | Path) -> Results:
         raise FitFileError(f"{path} is not a readable NetCDF fit file ({type(err).__name__}: {err})") from None
     if not has_group(idata, "posterior"):
         raise FitFileError(f"{path} has no posterior group: not a bayeslaw fit")
+    if not any(key.startswith(ATTR_PREFIX) for key in posterior(idata).attrs):
+        raise FitFileError(f"{path} holds no bayeslaw attributes: not a bayeslaw fit")
+    missing = [g for g in required if not has_group(idata, g)]
+    if missing:
+        raise FitFileError(f"{path} lacks the groups {missing}: an incomplete or damaged fit file")
+    post = posterior(idata)
+    if post.sizes.get("chain", 0) * post.sizes.get("draw", 0) == 0:
+        raise FitFileError(f"{path} holds no posterior draws")
+    for name, values in post.data_vars.items():
+        array = np.asarray(values.values)
+        if array.dtype.kind in "fc" and not np.isfinite(array).all():
+            share = float((~np.isfinite(array)).mean())
+            raise FitFileError(f"{path}: {share:.1%} of the posterior draws of {name!r} are not finite: an interrupted or damaged fit")
+    stored = post.attrs.get(ATTR_PREFIX + DIGEST_ATTR)
+    if stored is not None and stored != digest(idata):
+        raise FitFileError(f"{path}: the content does not match the digest stored when it was saved: the file was altered or damaged")
     return idata
+
+
+def has_digest(idata: Results) -> bool:
+    """Whether ``idata`` carries a save-time digest (files from bayeslaw < 0.1.1 do not)."""
+    return ATTR_PREFIX + DIGEST_ATTR in posterior(idata).attrs
 
 
 def from_datasets(groups: Mapping[str, xr.Dataset]) -> Results:

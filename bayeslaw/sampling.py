@@ -29,10 +29,11 @@ chains agree, it is rerun longer from its own draws, within a cap on draws
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pymc as pm
 
-from bayeslaw import results, run_length, starts
+from bayeslaw import interrupts, results, run_length, starts
 from bayeslaw.backends import Backend, Run, backend_names, get_backend
 from bayeslaw.chain_checks import chains_apart
 from bayeslaw.constants import (
@@ -101,7 +102,7 @@ def run_prepared(backend: Backend, prepared: object, config: SamplerConfig, seed
     cores = config.cores or min(config.chains, 2)
     first_starts, notes = _robust_starts(backend, prepared, config, seed) if config.robust_starts else (None, [])
     keep_state = _may_restart(backend, config) or _may_extend(backend, config)
-    run = backend.sample(prepared, config, seed, cores, starts=first_starts, keep_state=keep_state)
+    run = _sample(backend, prepared, config, seed, cores, starts=first_starts, keep_state=keep_state)
     run, rerun_notes, stuck = _rerun_stuck(backend, prepared, run, config, seed, cores)
     notes += rerun_notes
     if _may_extend(backend, config) and not stuck.chains:
@@ -135,6 +136,18 @@ def _robust_starts(backend: Backend, prepared: object, config: SamplerConfig, se
     return found.points, [note] if note else []
 
 
+def _sample(backend: Backend, prepared: object, config: SamplerConfig, seed: int, cores: int, **kwargs: Any) -> Run:
+    """One backend run of ``config.chains`` x ``config.draws``; raise :class:`bayeslaw.interrupts.FitInterrupted` on Ctrl-C.
+
+    nutpie and PyMC return the draws made so far when interrupted: a SIGINT during the run, or a
+    posterior short of draws or holding NaN (unfinished chains), raises instead of becoming a fit.
+    """
+    with interrupts.watch() as seen:
+        run = backend.sample(prepared, config, seed, cores, **kwargs)
+    interrupts.raise_if_incomplete(seen, results.posterior(run.idata), config.draws, config.chains, run.idata)
+    return run
+
+
 def _no_restart_reason(backend: Backend, config: SamplerConfig, run: Run) -> str | None:
     """Why stuck chains of ``run`` would not be rerun, or ``None`` if they would."""
     if not config.restart_stuck_chains:
@@ -161,7 +174,7 @@ def _rerun_stuck(
     rerun_seed = seed + RESTART_SEED_OFFSET
     good = [c for c in range(config.chains) if c not in stuck.chains]
     points = backend.start_points(prepared, run, good, config.chains, rerun_seed)
-    rerun = backend.sample(prepared, config, rerun_seed, cores, starts=points, keep_state=_may_extend(backend, config))
+    rerun = _sample(backend, prepared, config, rerun_seed, cores, starts=points, keep_state=_may_extend(backend, config))
     note = (
         f"chains {list(stuck.chains)} were stuck ({stuck.description}), as in a local mode with no real posterior "
         f"mass. All {config.chains} chains were rerun once (seed {rerun_seed}), each started "
@@ -189,7 +202,7 @@ def _extend_to_targets(
             break
         new_seed = stream_seed(seed, "run_length") + len(done) * SEED_STREAMS["run_length"]
         points = backend.start_points(prepared, run, chains, config.chains, new_seed)
-        run = backend.sample(prepared, replace(config, draws=step.draws), new_seed, cores, starts=points, keep_state=True)
+        run = _sample(backend, prepared, replace(config, draws=step.draws), new_seed, cores, starts=points, keep_state=True)
         draws, drawn, shortfall = step.draws, drawn + step.draws, run_length.measure(run.idata, check_vars)
         done.append((draws, new_seed, shortfall))
         stuck = _stuck(run.idata)

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bayeslaw.families import get_family
 from bayeslaw.laws import get_law
 from bayeslaw.pooling import get_mode, registered_modes
 from bayeslaw.priors import Prior
@@ -71,6 +70,8 @@ class ModelSpec:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], source: str = "<dict>") -> ModelSpec:
         """Validate a parsed spec; every problem names ``source`` and the key."""
+        from bayeslaw.families import get_family  # imports pymc: not needed to list or locate specs
+
         unknown = set(raw) - _TOP_KEYS
         if unknown:
             raise SpecError(f"{source}: unknown top-level keys {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
@@ -121,7 +122,7 @@ class ModelSpec:
         for key, value in dict(raw.get("pooling_scale", {})).items():
             if key != "default" and key not in params:
                 raise SpecError(f"{source}: [pooling_scale] {key!r} is neither 'default' nor a parameter ({sorted(params)})")
-            if not isinstance(value, int | float) or value <= 0:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
                 raise SpecError(f"{source}: [pooling_scale] {key} must be a positive number, got {value!r}")
             pooling_scale[key] = float(value)
 
@@ -162,10 +163,14 @@ class ModelSpec:
 
     def family_prior(self, param: str) -> Prior:
         """The prior of likelihood parameter ``param``: the spec's override or the family's default."""
+        from bayeslaw.families import get_family  # imports PyMC: deferred so that reading a spec stays fast
+
         return self.likelihood_priors.get(param) or get_family(self.family).params[param]
 
     def effective_priors(self) -> dict[str, Prior]:
         """Every prior the model uses: law parameters, then likelihood parameters."""
+        from bayeslaw.families import get_family
+
         law = {name: self.prior(name) for name in get_law(self.law).parameters}
         return law | {name: self.family_prior(name) for name in get_family(self.family).params}
 
@@ -232,9 +237,13 @@ def resolve_spec(model: str | Path | Mapping[str, Any] | ModelSpec) -> ModelSpec
         return ModelSpec.from_dict(model)
     text = str(model)
     path = Path(text)
-    if text.endswith(".toml") or path.exists():
-        return ModelSpec.from_toml(path)
     specs = available_specs()
-    if text in specs:
+    # A shipped name wins over a same-named file or folder in the working directory unless the text looks like a path.
+    looks_like_path = isinstance(model, Path) or text.endswith(".toml") or "/" in text or "\\" in text
+    if text in specs and not looks_like_path:
         return ModelSpec.from_toml(specs[text])
+    if path.is_dir():
+        raise SpecError(f"{text} is a folder, not a .toml spec file")
+    if looks_like_path or path.exists():
+        return ModelSpec.from_toml(path)
     raise SpecError(f"no model named {text!r}: shipped models are {sorted(specs)}; or give a path to a .toml spec")

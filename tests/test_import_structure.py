@@ -29,6 +29,8 @@ FLOORS: dict[str, int] = {
     "bayeslaw.variables": 1,
     "bayeslaw.data": 1,
     "bayeslaw.plausibility": 1,
+    "bayeslaw.atomic": 1,
+    "bayeslaw.interrupts": 1,
     "bayeslaw.datasets": 1,
     "bayeslaw.registry": 1,
     # floor 2: what a model is made of
@@ -45,13 +47,13 @@ FLOORS: dict[str, int] = {
     "bayeslaw.result_contract": 2,
     # floor 3: a named model
     "bayeslaw.spec": 3,
-    "bayeslaw.spec_validation": 3,
     "bayeslaw.pooling": 3,
     "bayeslaw.simulate": 3,
     "bayeslaw.pointfit": 3,
     # floor 4: PyMC and InferenceData, and the per-draw tools below Fit
     "bayeslaw.results": 4,
     "bayeslaw.model_builder": 4,
+    "bayeslaw.spec_validation": 4,
     "bayeslaw.backends": 4,
     "bayeslaw.sampling": 4,
     "bayeslaw.compiled": 4,

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pymc as pm
-
 from bayeslaw.pooling.base import PoolingMode
 
 
@@ -21,5 +19,7 @@ class Partial(PoolingMode):
     hierarchical = True
 
     def offset(self, name: str, dims: tuple[str, ...], scale: float) -> Any:
+        import pymc as pm  # deferred: reading a spec (and the CLI's early errors) need not load PyMC
+
         spread = pm.HalfNormal(f"{name}_sd", sigma=scale)
         return spread * pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
