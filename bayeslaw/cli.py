@@ -55,8 +55,12 @@ DEMO_OPTIMUM = {"N_opt": "N* (params)", "D_opt": "D* (tokens)", "tokens_per_para
 
 
 class _BackendChoices:
-    """The registered sampler backends (:func:`bayeslaw.backends.backend_names`), looked up only when a
-    ``--backend`` value is checked or help is shown: the registry imports PyMC, which the other errors need not wait for."""
+    """The sampler backends, read from the module names of :mod:`bayeslaw.backends` without importing them.
+
+    The registry imports PyMC (seconds), which an argument error need not wait for; each backend's
+    ``lookup_name`` is its module's name (a contract test checks that), so the names agree with
+    :func:`bayeslaw.backends.backend_names`.
+    """
 
     def __contains__(self, name: object) -> bool:
         return name in self._names()
@@ -66,9 +70,12 @@ class _BackendChoices:
 
     @staticmethod
     def _names() -> tuple[str, ...]:
-        from bayeslaw.backends import backend_names
+        import importlib.util
+        import pkgutil
 
-        return backend_names()
+        spec = importlib.util.find_spec("bayeslaw.backends")
+        folders = list(spec.submodule_search_locations or []) if spec else []
+        return tuple(sorted(m.name for m in pkgutil.iter_modules(folders) if m.name != "base" and not m.name.startswith("_")))
 
 
 class CLIError(Exception):

@@ -208,6 +208,15 @@ def test_pooling_mode_smoke_fit(mode: str, grouped_data: bl.ScalingData) -> None
 
 # --------------------------------------------------------------------------- backends
 @pytest.mark.parametrize("name", BACKENDS, ids=BACKENDS)
+def test_backend_lookup_name_is_its_module_name(name: str) -> None:
+    """The CLI lists backends by module name without importing them (fast argument errors): the two must agree."""
+    from bayeslaw.cli import _BackendChoices
+
+    assert _BACKENDS.get(name).__module__ == f"bayeslaw.backends.{name}"
+    assert tuple(_BackendChoices()) == tuple(sorted(BACKENDS))
+
+
+@pytest.mark.parametrize("name", BACKENDS, ids=BACKENDS)
 def test_backend_smoke_fit_and_restart(name: str, chinchilla_data: bl.ScalingData) -> None:
     """Each installed backend samples a small model; a backend that restarts chains samples again from start points."""
     why = _BACKENDS.get(name).missing()
