@@ -7,7 +7,7 @@ import pytest
 
 nutpie = pytest.importorskip("nutpie")
 
-from bayeslaw.backends.nutpie_compile import compile_model  # noqa: E402
+from bayeslaw.backends._nutpie_compile import compile_model  # noqa: E402
 from bayeslaw.model_builder import build_model  # noqa: E402
 from bayeslaw.simulate import simulate  # noqa: E402
 from bayeslaw.spec import resolve_spec  # noqa: E402

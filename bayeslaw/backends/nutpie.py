@@ -17,8 +17,8 @@ import numpy as np
 import pymc as pm
 
 from bayeslaw import numba_cache, results
+from bayeslaw.backends._nutpie_compile import compile_model
 from bayeslaw.backends.base import Backend, Run
-from bayeslaw.backends.nutpie_compile import compile_model
 from bayeslaw.starts import LogpGrad
 
 
@@ -34,7 +34,7 @@ class NutpieBackend(Backend):
     def prepare(self, model: pm.Model) -> Any:
         """Compile ``model`` for nutpie (Numba), with the model's log density cacheable on disk.
 
-        The compiled model is nutpie's own (:mod:`bayeslaw.backends.nutpie_compile`: the same
+        The compiled model is nutpie's own (:mod:`bayeslaw.backends._nutpie_compile`: the same
         functions, without Numba's once-per-process compile of a broadcasting error path).
         """
         numba_cache.enable()
