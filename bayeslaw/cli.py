@@ -260,6 +260,14 @@ def _on_sigint(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _quiet_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """Ctrl-C that lands in a C callback (e.g. Numba's compiler) is recorded and handled; CPython's "Exception ignored"
+    traceback for it is noise. Every other unraisable exception is reported as usual."""
+    if issubclass(unraisable.exc_type, KeyboardInterrupt) and _Interrupts.seen:
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def _save(fitted: object, path: Path) -> Path:
     """Save a fit unless Ctrl-C was pressed during the run; once it is written, a late Ctrl-C changes nothing."""
     import signal
@@ -777,6 +785,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _Interrupts.seen, _Interrupts.written = False, []  # one command per call of main()
     ignored = not threading_main() or signal.getsignal(signal.SIGINT) == signal.SIG_IGN  # e.g. under nohup: keep ignoring
     previous = None if ignored else signal.signal(signal.SIGINT, _on_sigint)
+    sys.unraisablehook = _quiet_unraisable
     try:
         return _run(args)
     except KeyboardInterrupt:
@@ -794,8 +803,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             os._exit(EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        if previous is not None:  # the console script is about to exit: a late Ctrl-C must not turn a finished run into -2
+            signal.signal(signal.SIGINT, signal.SIG_IGN if argv is None else previous)
+        sys.unraisablehook = sys.__unraisablehook__
 
 
 def _run(args: argparse.Namespace) -> int:
