@@ -274,7 +274,7 @@ def test_sigint_during_cli_fit_keeps_the_earlier_file(saved: Path, tmp_path: Pat
     out = tmp_path / "X.nc"
     shutil.copyfile(saved, out)
     before = sha(out)
-    cmd = [sys.executable, "-m", "bayeslaw.cli", "fit", str(csv), "--out", str(out), "--draws", "20000", "--tune", "300", "--chains", "2"]
+    cmd = [sys.executable, "-m", "bayeslaw.cli", "fit", str(csv), "--out", str(out), "--draws", "200000", "--tune", "300", "--chains", "2"]
     proc = subprocess.Popen(
         cmd,
         env={**os.environ, "PYTHONPATH": os.getcwd()},
@@ -287,7 +287,7 @@ def test_sigint_during_cli_fit_keeps_the_earlier_file(saved: Path, tmp_path: Pat
     while "sampling" not in line:
         line = proc.stderr.readline()
         assert line or proc.poll() is None, "the command ended before sampling"
-    time.sleep(8)  # compiling and sampling 20,000 draws takes far longer
+    time.sleep(8)  # compiling and sampling 200,000 draws takes far longer (20,000 took 5.5 s once compiling got faster)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
