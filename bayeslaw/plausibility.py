@@ -33,7 +33,7 @@ a budget below 6 FLOPs (one parameter trained on one token).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -158,13 +158,9 @@ def check_budgets(budgets: Any, data: ScalingData) -> None:
         return
     compute = FLOPS_PER_PARAM_TOKEN * data.values("N") * data.values("D")
     low, high = compute.min() / BUDGET_BELOW, compute.max() * BUDGET_ABOVE
-    far = values[(values < low) | (values > high)]
-    if far.size:
-        warn(
-            "extrapolation",
-            f"budgets {', '.join(f'{b:.3g}' for b in far[:5])} FLOPs lie far outside the data's compute {_span(compute)} "
-            f"(plausible range [{low:.3g}, {high:.3g}])",
-        )
+    _warn_outside(
+        "extrapolation", values, low, high, lambda listed: f"budgets {listed} FLOPs lie far outside the data's compute {_span(compute)}"
+    )
 
 
 def check_points(points: Mapping[str, Any], data: ScalingData) -> None:
@@ -178,13 +174,13 @@ def check_points(points: Mapping[str, Any], data: ScalingData) -> None:
         if positive.size == 0 or not np.isfinite(values).all():
             continue
         low, high = positive.min() / INPUT_BELOW, positive.max() * INPUT_ABOVE
-        far = values[(values < low) | (values > high)]
-        if far.size:
-            warn(
-                "extrapolation",
-                f"{key} = {', '.join(f'{v:.3g}' for v in far[:5])} lies far outside the data's {key} {_span(seen)} "
-                f"(plausible range [{low:.3g}, {high:.3g}])",
-            )
+        _warn_outside(
+            "extrapolation",
+            values,
+            low,
+            high,
+            lambda listed, key=key, seen=seen: f"{key} = {listed} lies far outside the data's {key} {_span(seen)}",
+        )
     if "N" in points and "D" in points and "N" in data.frame and "D" in data.frame:
         n, d = np.broadcast_arrays(np.asarray(points["N"], dtype=float), np.asarray(points["D"], dtype=float))
         _check_ratio(np.atleast_1d(d / n), data, "forecast points have")
@@ -200,11 +196,18 @@ def check_optimum(tokens_per_param: Any, data: ScalingData) -> None:
 def _check_ratio(ratio: np.ndarray, data: ScalingData, what: str) -> None:
     seen = data.values("D") / data.values("N")
     low, high = seen.min() / RATIO_FACTOR, seen.max() * RATIO_FACTOR
-    finite = ratio[np.isfinite(ratio)]
-    far = finite[(finite < low) | (finite > high)]
+    _warn_outside(
+        "tokens_per_param",
+        ratio[np.isfinite(ratio)],
+        low,
+        high,
+        lambda listed: f"{what} {listed} tokens per parameter, far outside the data's D/N {_span(seen)}",
+    )
+
+
+def _warn_outside(check: str, values: np.ndarray, low: float, high: float, describe: Callable[[str], str]) -> None:
+    """Warn (``check``) about the values outside ``[low, high]``, the first five listed by ``describe``, with the range."""
+    far = values[(values < low) | (values > high)]
     if far.size:
-        warn(
-            "tokens_per_param",
-            f"{what} {', '.join(f'{r:.3g}' for r in far[:5])} tokens per parameter, far outside the data's D/N {_span(seen)} "
-            f"(plausible range [{low:.3g}, {high:.3g}])",
-        )
+        listed = ", ".join(f"{v:.3g}" for v in far[:5])
+        warn(check, f"{describe(listed)} (plausible range [{low:.3g}, {high:.3g}])")
