@@ -148,11 +148,13 @@ def test_tokens_per_parameter_far_outside_the_data_warns() -> None:
 
 
 def test_fit_refuses_one_row_before_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bayeslaw import sampling
+    import importlib
+
+    fit_module = importlib.import_module("bayeslaw.fit")  # patch where fit() calls it, so the patch is undone for later tests
 
     def no_sampling(*args: object, **kwargs: object) -> None:
         raise AssertionError("sampling must not start")
 
-    monkeypatch.setattr(sampling, "run_sampler", no_sampling)
+    monkeypatch.setattr(fit_module, "run_sampler", no_sampling)
     with pytest.raises(DataValidationError, match="at least two runs"):
         bl.fit(grid().iloc[:1], draws=10, tune=10, chains=1)
