@@ -33,6 +33,8 @@ from typing import Any
 import pandas as pd
 
 from bayeslaw import results
+from bayeslaw.backends.jax_batch import JAX_BATCH
+from bayeslaw.batch_jax import fit_many_jax
 from bayeslaw.constants import DEFAULT_SEED
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning
@@ -67,6 +69,8 @@ def fit_many(
         (``ProcessPoolExecutor``, a Dask ``Client``); one task per dataset.
     **options
         Other keywords of :func:`bayeslaw.fit` (``draws``, ``chains``, ``check``, ...).
+        ``backend="jax"``: every same-shape group of datasets in one vmapped JAX
+        program, for accelerators (:mod:`bayeslaw.batch_jax`; needs the ``jax`` extra).
 
     Returns
     -------
@@ -79,6 +83,10 @@ def fit_many(
     spec = resolve_spec(model)
     frames = [ScalingData.from_frame(d) if isinstance(d, pd.DataFrame) else d for d in datasets]
     seeds = _seeds(random_seed, len(frames))
+    if options.get("backend") == JAX_BATCH:
+        if executor is not None:
+            raise ValueError(f"backend={JAX_BATCH!r} runs the whole batch as one program here; drop executor=")
+        return fit_many_jax(frames, spec, seeds, options)
     if executor is None:
         return [fit(data, spec, random_seed=seed, reuse_compiled=True, **options) for data, seed in zip(frames, seeds, strict=True)]
     futures = [executor.submit(fit_small, data, spec, seed, options) for data, seed in zip(frames, seeds, strict=True)]

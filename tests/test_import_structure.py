@@ -68,6 +68,7 @@ FLOORS: dict[str, int] = {
     # floor 5: orchestration
     "bayeslaw.fit": 5,
     "bayeslaw.batch": 5,
+    "bayeslaw.batch_jax": 5,
     # floor 6: questions that take a Fit and return a result
     "bayeslaw.mix": 6,
     "bayeslaw.skills": 6,
