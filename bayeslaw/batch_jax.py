@@ -36,6 +36,9 @@ from bayeslaw.version import __version__
 
 #: Keywords of :func:`bayeslaw.fit_many` this path takes (besides ``backend``, ``random_seed``).
 OPTIONS = ("draws", "tune", "chains", "target_accept", "check", "restart_stuck_chains")
+#: Batch programs kept per process (oldest dropped first), keyed like :mod:`bayeslaw.compiled`'s models.
+PROGRAM_CACHE_SIZE = 4
+_PROGRAMS: dict[tuple, tuple[BuiltModel, BatchProgram]] = {}
 
 
 def fit_many_jax(datasets: Sequence[ScalingData], spec: ModelSpec, seeds: Sequence[int], options: Mapping[str, Any]) -> list[Fit]:
@@ -58,15 +61,23 @@ def fit_many_jax(datasets: Sequence[ScalingData], spec: ModelSpec, seeds: Sequen
         validate_spec(spec, data)
         plausibility.check_data(data, len(get_law(spec.law).parameters))
     fits: list[Fit | None] = [None] * len(datasets)
-    for members in _same_shape(datasets, spec).values():
+    for key, members in _same_shape(datasets, spec).items():
         group = [datasets[i] for i in members]
-        built = build_model(group[0], spec, as_data=True)
-        runs = BatchProgram(built).runs(
-            [model_data(d, spec) for d in group], [d.coords() for d in group], settings, [seeds[i] for i in members]
-        )
+        built, program = _program(key, group[0], spec)
+        runs = program.runs([model_data(d, spec) for d in group], [d.coords() for d in group], settings, [seeds[i] for i in members])
         for i, data, run in zip(members, group, runs, strict=True):
             fits[i] = _as_fit(run, data, spec, built, settings, seeds[i], check)
     return [f for f in fits if f is not None]
+
+
+def _program(key: tuple, data: ScalingData, spec: ModelSpec) -> tuple[BuiltModel, BatchProgram]:
+    """The batch program of ``key`` (kept in this process, so a later batch of the same shapes skips JAX's compile)."""
+    if key not in _PROGRAMS:
+        built = build_model(data, spec, as_data=True)
+        _PROGRAMS[key] = (built, BatchProgram(built))
+        while len(_PROGRAMS) > PROGRAM_CACHE_SIZE:
+            _PROGRAMS.pop(next(iter(_PROGRAMS)))
+    return _PROGRAMS[key]
 
 
 def _settings(spec: ModelSpec, options: Mapping[str, Any]) -> BatchSettings:

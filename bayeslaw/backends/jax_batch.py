@@ -119,6 +119,9 @@ class BatchProgram:
         logp, *post = clone_replace([model.logp(), *outputs], replace=symbols)
         self._logp = get_jaxified_graph(inputs=inputs, outputs=[logp])
         self._post = get_jaxified_graph(inputs=inputs, outputs=post)
+        self._programs: dict[BatchSettings, Any] = {}
+        self._logp_per_start = jax.jit(jax.vmap(jax.vmap(self.logdensity, in_axes=(0, None))))
+        self._post_per_draw = jax.jit(jax.vmap(jax.vmap(self.constrained, in_axes=(0, None)), in_axes=(0, None)))
         self._initial_point = pm.initial_point.make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
 
     # ------------------------------------------------------------ pieces of the program
@@ -159,13 +162,11 @@ class BatchProgram:
 
         Dataset ``i``'s starts depend only on ``seeds[i]`` (not on the rest of the batch).
         """
-        import jax
-
         n_sets = data[0].shape[0]
         rngs = [np.random.default_rng([INIT_STREAM, seed]) for seed in seeds]
         points = np.empty((n_sets, n_chains, self.n_dim))
         todo = np.ones((n_sets, n_chains), dtype=bool)
-        check = jax.jit(jax.vmap(jax.vmap(self.logdensity, in_axes=(0, None))))
+        check = self._logp_per_start
         for _ in range(INIT_TRIES):
             for i, c in zip(*np.nonzero(todo), strict=True):
                 start = self._initial_point(int(rngs[i].integers(2**31)))
@@ -177,23 +178,13 @@ class BatchProgram:
         raise ValueError(f"datasets {bad}: no starting point with a finite log density in {INIT_TRIES} jittered tries")
 
     # ------------------------------------------------------------ the batch
-    def sample(self, values: Sequence[Mapping[str, np.ndarray]], settings: BatchSettings, seeds: Sequence[int]) -> list[np.ndarray]:
-        """Warm up and sample every (dataset, chain) in one vmapped program; dataset ``i`` from ``seeds[i]``.
-
-        Returns flat unconstrained draws (datasets, chains, draws, n_dim) and statistics of
-        the same leading shape: log density, divergence, leapfrog steps, tree depth,
-        acceptance rate, and the adapted step size (datasets, chains).
-        """
+    def _program(self, settings: BatchSettings) -> Any:
+        """The jitted, vmapped warm-up and sampling of one chain for ``settings`` (compiled once per settings and shapes)."""
+        if settings in self._programs:
+            return self._programs[settings]
         import blackjax
         import jax
-        import jax.numpy as jnp
         from blackjax.adaptation.base import get_filter_adapt_info_fn
-
-        data = self.stack_data(values)
-        n_sets = data[0].shape[0]
-        if len(seeds) != n_sets:
-            raise ValueError(f"{len(seeds)} seeds for {n_sets} datasets")
-        starts = self.initial_points(data, settings.chains, seeds)
 
         def one_chain(key: Any, x0: Any, chain_data: list[Any]) -> tuple[Any, ...]:
             def logdensity(x: Any) -> Any:
@@ -219,10 +210,29 @@ class BatchProgram:
             _, out = jax.lax.scan(transition, state, jax.random.split(draw_key, settings.draws))
             return (*out, parameters["step_size"])
 
+        self._programs[settings] = jax.jit(jax.vmap(one_chain))
+        return self._programs[settings]
+
+    def sample(self, values: Sequence[Mapping[str, np.ndarray]], settings: BatchSettings, seeds: Sequence[int]) -> list[np.ndarray]:
+        """Warm up and sample every (dataset, chain) in one vmapped program; dataset ``i`` from ``seeds[i]``.
+
+        Returns flat unconstrained draws (datasets, chains, draws, n_dim) and statistics of
+        the same leading shape: log density, divergence, leapfrog steps, tree depth,
+        acceptance rate, and the adapted step size (datasets, chains).
+        """
+        import jax
+        import jax.numpy as jnp
+
+        data = self.stack_data(values)
+        n_sets = data[0].shape[0]
+        if len(seeds) != n_sets:
+            raise ValueError(f"{len(seeds)} seeds for {n_sets} datasets")
+        starts = self.initial_points(data, settings.chains, seeds)
+
         keys = jnp.concatenate([jax.random.split(jax.random.key(seed), settings.chains) for seed in seeds])
         flat_starts = jnp.asarray(starts.reshape(n_sets * settings.chains, self.n_dim))
         flat_data = [jnp.repeat(jnp.asarray(d), settings.chains, axis=0) for d in data]
-        out = jax.jit(jax.vmap(one_chain))(keys, flat_starts, flat_data)
+        out = self._program(settings)(keys, flat_starts, flat_data)
         return [np.asarray(o).reshape(n_sets, settings.chains, *np.shape(o)[1:]) for o in out]
 
     def runs(
@@ -233,14 +243,11 @@ class BatchProgram:
         seeds: Sequence[int],
     ) -> list[BatchRun]:
         """:meth:`sample`, then each dataset's draws on the model's scale, labelled with its own ``coords``."""
-        import jax
-
         positions, logp, divergent, n_steps, depth, accept, step_size = self.sample(values, settings, seeds)
         data = self.stack_data(values)
-        per_draw = jax.jit(jax.vmap(jax.vmap(self.constrained, in_axes=(0, None)), in_axes=(0, None)))
         runs = []
         for i, labels in enumerate(coords):
-            draws = [np.asarray(v) for v in per_draw(positions[i], [d[i] for d in data])]
+            draws = [np.asarray(v) for v in self._post_per_draw(positions[i], [d[i] for d in data])]
             posterior = xr.Dataset(
                 {
                     name: xr.DataArray(value, dims=("chain", "draw", *self.output_dims[name]))
