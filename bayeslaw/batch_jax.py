@@ -31,7 +31,7 @@ from bayeslaw.laws import get_law
 from bayeslaw.model_builder import BuiltModel, build_model, model_data
 from bayeslaw.sampling import SamplerConfig
 from bayeslaw.spec import ModelSpec
-from bayeslaw.spec_validation import validate_sampler, validate_spec
+from bayeslaw.spec_validation import validate_pooling, validate_sampler, validate_spec
 from bayeslaw.version import __version__
 
 #: Keywords of :func:`bayeslaw.fit_many` this path takes (besides ``backend``, ``random_seed``).
@@ -57,8 +57,9 @@ def fit_many_jax(datasets: Sequence[ScalingData], spec: ModelSpec, seeds: Sequen
         raise ValueError(f"robust_starts is a nutpie option; fit_many(backend={JAX_BATCH!r}) starts at PyMC's jittered initial points")
     settings = _settings(spec, options)
     check = bool(options.get("check", True))
+    validate_spec(spec)  # the priors and sampler table, once: they do not depend on the data
     for data in datasets:
-        validate_spec(spec, data)
+        validate_pooling(spec, data)
         plausibility.check_data(data, len(get_law(spec.law).parameters))
     fits: list[Fit | None] = [None] * len(datasets)
     for key, members in _same_shape(datasets, spec).items():
