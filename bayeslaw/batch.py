@@ -33,12 +33,12 @@ from typing import Any
 import pandas as pd
 
 from bayeslaw import results
-from bayeslaw.backends.jax_batch import JAX_BATCH
 from bayeslaw.batch_jax import fit_many_jax
 from bayeslaw.constants import DEFAULT_SEED
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning
 from bayeslaw.fit import Fit, _add_predictive_groups, fit, refit
+from bayeslaw.jax_sampler import JAX_BATCH
 from bayeslaw.spec import ModelSpec, resolve_spec
 
 #: Result groups recomputed in the caller instead of travelling back from a worker (each draws x rows).

@@ -1,6 +1,6 @@
 """``fit_many(datasets, model, backend="jax")``: same-shape datasets fitted in one vmapped JAX program, returned as Fits.
 
-The sampler is :mod:`bayeslaw.backends.jax_batch` (blackjax NUTS, dense mass
+The sampler is :mod:`bayeslaw.jax_sampler` (blackjax NUTS, dense mass
 matrix, one program for every dataset and chain). This module turns its draws into
 ordinary :class:`~bayeslaw.fit.Fit` objects: each dataset gets its own convergence
 diagnostics (r_hat, bulk and tail ESS, divergences, from the same functions
@@ -20,13 +20,13 @@ from dataclasses import asdict
 from typing import Any
 
 from bayeslaw import plausibility, results
-from bayeslaw.backends.jax_batch import JAX_BATCH, BatchProgram, BatchRun, BatchSettings, JaxBatchUnavailable, missing
 from bayeslaw.chain_checks import chains_apart
 from bayeslaw.compiled import cache_key
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import check_convergence, stuck_chains
 from bayeslaw.families import get_family
 from bayeslaw.fit import Fit, _add_predictive_groups
+from bayeslaw.jax_sampler import JAX_BATCH, BatchProgram, BatchRun, BatchSettings, JaxBatchUnavailable, missing
 from bayeslaw.laws import get_law
 from bayeslaw.model_builder import BuiltModel, build_model, model_data
 from bayeslaw.sampling import SamplerConfig

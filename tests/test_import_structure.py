@@ -57,6 +57,7 @@ FLOORS: dict[str, int] = {
     "bayeslaw.backends": 4,
     "bayeslaw.sampling": 4,
     "bayeslaw.compiled": 4,
+    "bayeslaw.jax_sampler": 4,
     "bayeslaw.chain_checks": 4,
     "bayeslaw.run_length": 4,
     "bayeslaw.starts": 4,

@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 
 import bayeslaw as bl
-from bayeslaw import results
-from bayeslaw.backends import jax_batch
+from bayeslaw import jax_sampler, results
 from bayeslaw.simulate import simulate
 
 TRUTH = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
-HAS_JAX = all(importlib.util.find_spec(m) is not None for m in jax_batch.REQUIRES)
+HAS_JAX = all(importlib.util.find_spec(m) is not None for m in jax_sampler.REQUIRES)
 needs_jax = pytest.mark.skipif(not HAS_JAX, reason='jax and blackjax are not installed (pip install "bayeslaw[jax]")')
 #: Long enough for both samplers to converge on these 40-row datasets, short enough for the default suite.
 AGREE = {"draws": 1000, "tune": 500, "chains": 4}
@@ -32,8 +31,8 @@ def _data(seed: int, scale: float = 1.0, **kwargs) -> bl.ScalingData:
 
 def test_missing_extra_is_named(monkeypatch):
     """Without jax or blackjax the batch path says which extra installs them (runs whether or not jax is here)."""
-    monkeypatch.setattr(jax_batch, "REQUIRES", ("jax", "no_such_module_bayeslaw"))
-    with pytest.raises(jax_batch.JaxBatchUnavailable, match=r'bayeslaw\[jax\]'):
+    monkeypatch.setattr(jax_sampler, "REQUIRES", ("jax", "no_such_module_bayeslaw"))
+    with pytest.raises(jax_sampler.JaxBatchUnavailable, match=r"bayeslaw\[jax\]"):
         bl.fit_many([_data(1)], "chinchilla", backend="jax", **TINY)
 
 
@@ -76,8 +75,8 @@ def test_jax_batch_posteriors_agree_with_nutpie(agreement):
 
 
 @needs_jax
-def test_jax_fits_are_ordinary_fits(agreement):
-    """Each member is a Fit with every group, its own seed, the batch path's note and a usable forecast."""
+def test_jax_fits_are_ordinary_fits(agreement, tmp_path):
+    """Each member is a Fit with every group, its own seed, the batch path's note and a usable forecast; it saves and loads."""
     jax_fits, _ = agreement
     assert [f.seed for f in jax_fits] == [11, 12]
     for fitted in jax_fits:
@@ -87,6 +86,9 @@ def test_jax_fits_are_ordinary_fits(agreement):
         assert results.get_json_attr(fitted.idata, "sampler")["backend"] == "jax"
         table = fitted.predict(params=1e9, tokens=2e10)
         assert table["mean_median"].iloc[0] > 0
+    loaded = bl.load_fit(jax_fits[0].save(tmp_path / "jax_fit.nc"))
+    assert np.array_equal(loaded.posterior["E"].values, jax_fits[0].posterior["E"].values)
+    assert loaded.converged == jax_fits[0].converged
     e0, e1 = (float(f.posterior["E"].median()) for f in jax_fits)
     assert e1 > e0  # the second dataset's E is 10% larger
 

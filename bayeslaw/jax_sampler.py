@@ -1,6 +1,7 @@
 """Many same-shape fits in one vmapped JAX program (blackjax NUTS with a dense mass matrix), for accelerators.
 
-This is a batch sampler, not a single-fit backend: single fits stay on nutpie.
+This is a batch sampler, not a registered single-fit backend (:mod:`bayeslaw.backends`): single fits
+stay on nutpie. :mod:`bayeslaw.batch_jax` turns its draws into Fits.
 The model is built once with ``as_data=True`` (:func:`bayeslaw.model_builder.build_model`);
 its log density is turned into a JAX function that takes the unconstrained point
 *and the data containers* as arguments (the model's ``pm.Data`` shared variables
