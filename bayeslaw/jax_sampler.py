@@ -13,9 +13,10 @@ its own step size and mass matrix, as nutpie's chains do. Chains start at PyMC's
 jittered initial points (the model's initial values, uniformly jittered by up to
 1 on the unconstrained scale), redrawn where the log density is not finite.
 
-On a CPU this is slower than nutpie's compiled fits (vmapped NUTS steps in lockstep,
-and a batch waits for its longest trajectory); on a GPU one program runs many fits
-in about the time of a few. Everything is in float64 (``jax_enable_x64``) so the
+On a CPU, once compiled, a batch took about nutpie's time per fit (vmapped NUTS steps
+in lockstep, so a batch waits for its longest trajectory), and JAX's compile adds tens of
+seconds. On a GPU one program should run many fits in about the time of a few; that is
+not measured yet (``benchmarks/device_jax_batch.py`` measures it). Everything is in float64 (``jax_enable_x64``) so the
 posteriors are those of the nutpie path, draw-for-draw different but the same
 distribution. Draws are reproducible from the seeds for the same batch (datasets and order) on
 one device and JAX version. The same dataset and seed in another batch gives draws of the same
