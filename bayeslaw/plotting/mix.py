@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from bayeslaw.constants import CREDIBLE_INTERVAL
 from bayeslaw.mix import MIX_CURVE, MIX_DIM, IsoflopCurves, MixSweep
-from bayeslaw.plotting.stamp import stamp
+from bayeslaw.plotting.stamp import plain, stamp
 from bayeslaw.summaries import interval
 
 _LABELS = {
@@ -95,7 +95,7 @@ def plot_mix_sweep(
             ax.set_ylabel(_LABELS.get(quantity, quantity))
         ax.set_xlabel(xlabel)
         if ticks is not None:
-            ax.set_xticks(x, ticks, rotation=30, ha="right")
+            ax.set_xticks(x, [plain(t) for t in ticks], rotation=30, ha="right")
         ax.grid(alpha=0.3)
     axes[0][0].legend(title=f"budget (FLOPs); {prob:.0%} bands", fontsize=8)
     labels = ", ".join(f"{k}={v}" for k, v in {**sweep.labels, **dict(select or {})}.items())

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from bayeslaw.plotting.stamp import stamp
+from bayeslaw.plotting.stamp import plain, stamp
 from bayeslaw.selection import SelectionResult
 
 
@@ -35,7 +35,7 @@ def plot_selection(result: SelectionResult, truth: Mapping[str, float] | None = 
         measured = np.array([truth.get(m, np.nan) for m in table.index], dtype=float)
         ax.plot(measured, y, "x", color="C3", ms=6, label="measured")
     labels = [f"{m}  (P(best) {p:.2f})" for m, p in zip(table.index, table["p_best"], strict=True)]
-    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_yticks(y, [plain(label) for label in labels], fontsize=7)
     ax.set_xlabel(f"loss at {result.budget:,.0f}" if np.isfinite(result.budget) else "loss")
     stamp(fig, title or "Forecast loss at the target budget", prob=result.prob, status=result.status)
     ax.legend(fontsize=7, loc="lower right")
