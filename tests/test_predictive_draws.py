@@ -68,7 +68,10 @@ def test_redraws_are_reproducible_from_the_seed() -> None:
 def test_light_tails_draw_exactly_as_before() -> None:
     family = get_family("studentt")
     mean = xr.DataArray(np.full((2, 50, 10), 2.0), dims=("chain", "draw", "obs"))
-    params = {"nu": xr.DataArray(np.full((2, 50), 5.0), dims=("chain", "draw")), "sigma": xr.DataArray(np.full((2, 50), 0.05), dims=("chain", "draw"))}
+    params = {
+        "nu": xr.DataArray(np.full((2, 50), 5.0), dims=("chain", "draw")),
+        "sigma": xr.DataArray(np.full((2, 50), 0.05), dims=("chain", "draw")),
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         out = sample_observations(family, mean, params, "loss", 3)

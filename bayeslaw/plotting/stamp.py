@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from matplotlib.axes import Axes
@@ -38,6 +38,30 @@ def describe(fit: Fit, prob: float | None) -> str:
     return " | ".join(parts)
 
 
+#: Most distinct data names a figure drawn from several fits lists (more are counted).
+MAX_NAMED_DATA = 3
+#: Most trust signals a figure drawn from several fits lists (more are counted).
+MAX_SIGNALS = 3
+
+
+def describe_fits(fits: Sequence[Fit], prob: float | None) -> str:
+    """:func:`describe` for a figure drawn from several fits: their models, data, the level, and how many did not converge."""
+    models = list(dict.fromkeys(f.spec.name for f in fits))
+    data = list(dict.fromkeys(f"{f.data.name!r} (n = {len(f.data)})" for f in fits))
+    parts = [("model " if len(models) == 1 else "models ") + ", ".join(repr(m) for m in models)]
+    if len(data) <= MAX_NAMED_DATA:
+        parts.append("data " + ", ".join(data))
+    else:
+        sizes = [len(f.data) for f in fits]
+        parts.append(f"{len(fits)} fits to {len(data)} datasets (n = {min(sizes)}-{max(sizes)})")
+    if prob is not None:
+        parts.append(f"{prob:.0%} intervals")
+    failed = sum(not f.converged for f in fits)
+    if failed:
+        parts.append(f"NOT CONVERGED: {failed} of {len(fits)} fits: do not trust them")
+    return " | ".join(parts)
+
+
 def short_signal(line: str) -> str:
     """A trust line cut to its level and first clause: ``"WARNING: Student-t nu = 1.3 (< 2)"``."""
     level, _, rest = line.partition(": ")
@@ -58,22 +82,31 @@ def trust_signals(fit: Fit, forecast: Mapping[str, Any] | None = None) -> list[s
 def stamp(
     fig: Figure,
     title: str,
-    fit: Fit | None = None,
+    fit: Fit | Sequence[Fit] | None = None,
     prob: float | None = None,
     status: str = "",
     forecast: Mapping[str, Any] | None = None,
 ) -> None:
     """Set the figure's title: ``title``; the model, data, interval level and convergence; then any trust signals.
 
+    ``fit`` is the fit the figure shows, or several (a figure comparing fits: the
+    title names their models and data and counts those that did not converge).
     ``status`` is a convergence banner used when no fit is at hand (a result's
     ``banner``). ``forecast`` holds the inputs the figure forecasts at (``{"C": budgets}``
-    or ``{"N": ..., "D": ...}``), for the extrapolation signal. The title is red
-    when the fit did not converge or a signal is a WARNING.
+    or ``{"N": ..., "D": ...}``), for the extrapolation signal (one fit only). The
+    title is red when a fit did not converge or a signal is a WARNING.
     """
     signals: list[str] = []
-    if fit is not None:
-        line, alarm = describe(fit, prob), not fit.converged
-        signals = trust_signals(fit, forecast)
+    fits = [] if fit is None else list(fit) if isinstance(fit, Sequence) else [fit]
+    if len(fits) == 1:
+        line, alarm = describe(fits[0], prob), not fits[0].converged
+        signals = trust_signals(fits[0], forecast)
+    elif fits:
+        line, alarm = describe_fits(fits, prob), not all(f.converged for f in fits)
+        every = list(dict.fromkeys(s for f in fits for s in trust_signals(f)))
+        more = len(every) - MAX_SIGNALS
+        signals = every[:MAX_SIGNALS] + ([f"{more} more trust signal(s): see each fit's report"] if more > 0 else [])
+    if fits:
         alarm = alarm or any(s.startswith("WARNING") for s in signals)
     else:
         alarm = "NOT CONVERGED" in status
@@ -87,6 +120,39 @@ def stamp(
     lines += [_wrap_parts(" | ".join(signals), chars)] if signals else []
     fig.suptitle("\n".join(lines), fontsize=fontsize, color=ALARM_COLOUR if alarm else "black")
     literal_texts(fig)
+
+
+def title_figure(
+    fig: Figure,
+    title: str,
+    fits: Fit | Sequence[Fit] = (),
+    prob: float | None = None,
+    forecast: Mapping[str, Any] | None = None,
+    status: str = "",
+) -> None:
+    """Title a figure of your own as bayeslaw titles its figures.
+
+    ``title``, then the model(s), data, interval level ``prob`` and NOT CONVERGED
+    when that holds, then the trust signals of :mod:`bayeslaw.trust`; wrapped
+    to the figure's width and red on a warning. Call it after drawing (it also
+    shows every ``$`` in the figure's texts as written).
+
+    Parameters
+    ----------
+    fig
+        The figure.
+    title
+        What the figure shows.
+    fits
+        The fit drawn, or several (their models and data are named, unconverged ones counted).
+    prob
+        Interval level of the figure's bands (``None`` when it has none).
+    forecast
+        Inputs the figure forecasts at, ``{"C": [...]}`` or ``{"N": [...], "D": [...]}`` (one fit only).
+    status
+        Without fits: a convergence banner (``"NOT CONVERGED ..."`` makes the title say so, in red).
+    """
+    stamp(fig, title, fit=fits or None, prob=prob, forecast=forecast, status=status)
 
 
 def plain(text: str) -> str:
@@ -140,4 +206,4 @@ def log_if_wide(ax: Axes, values: object, axis: str = "y") -> bool:
     return False
 
 
-__all__: list[str] = []  # helpers of the plotting modules, not re-exported by bayeslaw.plotting
+__all__ = ["title_figure"]  # the other helpers serve the plotting modules and are not re-exported by bayeslaw.plotting
