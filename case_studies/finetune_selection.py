@@ -221,10 +221,11 @@ for ax, metric in zip(axes, ("RelAcc (%)", "Pearson (%)"), strict=True):
     ax.set_ylabel(metric)
 axes[1].legend(fontsize=6, ncol=1, loc="lower left")
 n_fits, n_failed = len(summary), int((~summary["converged"]).sum())
+n_sets, n_ratios = summary["dataset"].nunique(), summary["ratio"].nunique()
 title_figure(
     fig,
-    f"Selection quality of the Bayesian ranking (model 'rectified_finetune', Lin et al.'s curves: {summary['dataset'].nunique()} "
-    f"datasets x {summary['ratio'].nunique()} budget ratios = {n_fits} fits); lines: Bayes and subset, stars: AtS (published)"
+    f"Selection quality of the Bayesian ranking (model 'rectified_finetune', Lin et al.'s curves: {n_sets} "
+    f"dataset(s) x {n_ratios} budget ratio(s) = {n_fits} fits); lines: Bayes and subset, stars: AtS (published)"
     + (f"; {n_failed} of {n_fits} fits NOT CONVERGED (see the table)" if n_failed else "; every fit converged"),
     status="NOT CONVERGED" if n_failed else "",
 )

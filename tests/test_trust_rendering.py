@@ -8,6 +8,7 @@ Also: a ``$`` in a group label is shown as written, not read as TeX.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 
@@ -24,7 +25,7 @@ from test_plots_real_data import tiny_scale_fit
 
 import bayeslaw as bl
 from bayeslaw.fit import Fit
-from bayeslaw.plotting import plot_optimum_fan, plot_posterior, plot_ppc, plot_ppc_coverage
+from bayeslaw.plotting import plot_optimum_fan, plot_posterior, plot_ppc, plot_ppc_coverage, title_figure
 from bayeslaw.plotting.stamp import ALARM_COLOUR, literal_texts, plain, short_signal
 from bayeslaw.trust import EXTRAPOLATION_MAX, NU_MIN, fit_signals
 
@@ -144,3 +145,25 @@ def test_dollar_in_labels_is_shown_not_read_as_tex() -> None:
     with_ticks.canvas.draw()
     assert ax.get_title() == r"\$a\$" and ax.get_lines()[0].get_label() == r"\$x\$"
     assert any(cbook.is_math_text(t.get_text()) for t in ax.get_xticklabels()), "log tick labels keep their TeX"
+
+
+def test_title_figure_names_several_fits_and_counts_the_unconverged(heavy_fit: Fit) -> None:
+    clean = tiny_scale_fit()
+    failed = Fit(
+        idata=clean.idata,
+        data=clean.data,
+        spec=clean.spec,
+        refs=clean.refs,
+        diagnostics=dataclasses.replace(clean.diagnostics, problems=("r_hat 1.2 > 1.01",)),
+        seed=0,
+    )
+    assert not failed.converged
+    fig = plt.figure(figsize=(8, 3))
+    fig.add_subplot().plot([1, 2], [1, 2])
+    title_figure(fig, "my comparison", [clean, failed, heavy_fit], 0.8)
+    text = fig._suptitle.get_text()
+    assert text.startswith("my comparison") and "model 'chinchilla'" in text and "80% intervals" in text
+    assert "NOT CONVERGED: 1 of 3 fits" in text and "WARNING: Student-t nu" in text and fig._suptitle.get_color() == ALARM_COLOUR
+    calm = plt.figure(figsize=(8, 3))
+    title_figure(calm, "one clean fit", clean, 0.9)
+    assert "NOT CONVERGED" not in calm._suptitle.get_text() and calm._suptitle.get_color() == "black"

@@ -346,19 +346,34 @@ def plot_optimum_fan(
             ax.axvspan(compute.min(), compute.max(), color="0.85", zorder=0, label="budgets in the data")
             far = EXTRAPOLATION_MAX * compute.max()
             if budgets.max() > far:  # beyond it, forecasts are flagged (bayeslaw.trust)
-                ax.axvline(far, color="0.45", linestyle=":", linewidth=1, label=f"{EXTRAPOLATION_MAX:g}x the largest budget in the data")
+                ax.axvline(far, color="0.45", linestyle=":", linewidth=1)
+                ax.annotate(
+                    f"{EXTRAPOLATION_MAX:g}x the data's largest",
+                    (far, 0.02),
+                    xycoords=("data", "axes fraction"),
+                    rotation=90,
+                    ha="right",
+                    va="bottom",
+                    fontsize=7,
+                    color="0.45",
+                )
+        rising = np.gradient(np.log(median.values), np.log(budgets))
         for k, mark in enumerate(marks):
             at = float(median.sel(budget=mark))
             lo = float(bands[outer]["lower"].sel(budget=mark))
             hi = float(bands[outer]["upper"].sel(budget=mark))
             ax.axvline(mark, color="0.3", linestyle="--", linewidth=1)
             ax.plot([mark], [at], marker="o", color="C3", zorder=4)
+            # Off the curve: below-right (or, for a second mark, above-left) of a rising median; mirrored for a falling one.
+            right = k % 2 == 0
+            below = right == (rising[int(np.searchsorted(budgets, mark))] >= 0)
             ax.annotate(
                 f"C={mark:.2g}: {at:.3g}\n[{lo:.3g}, {hi:.3g}]",
                 (mark, at),
                 textcoords="offset points",
-                xytext=(-8, 10) if k % 2 == 0 else (8, -22),
-                ha="right" if k % 2 == 0 else "left",
+                xytext=(8 if right else -8, -8 if below else 8),
+                ha="left" if right else "right",
+                va="top" if below else "bottom",
                 fontsize=8,
                 color="C3",
             )

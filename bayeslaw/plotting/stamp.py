@@ -53,7 +53,8 @@ def describe_fits(fits: Sequence[Fit], prob: float | None) -> str:
         parts.append("data " + ", ".join(data))
     else:
         sizes = [len(f.data) for f in fits]
-        parts.append(f"{len(fits)} fits to {len(data)} datasets (n = {min(sizes)}-{max(sizes)})")
+        n = f"{min(sizes)}" if min(sizes) == max(sizes) else f"{min(sizes)}-{max(sizes)}"
+        parts.append(f"{len(fits)} fits to {len(data)} datasets (n = {n})")
     if prob is not None:
         parts.append(f"{prob:.0%} intervals")
     failed = sum(not f.converged for f in fits)
