@@ -181,6 +181,9 @@ def test_report_drops_pymcs_sampling_log_line_only_while_it_draws(chinchilla_fit
     handler.emit = records.append  # type: ignore[method-assign]
     logger = logging.getLogger(PYMC_FORWARD_LOGGER)
     logger.addHandler(handler)
+    pymc_logger = logging.getLogger("pymc")
+    level = pymc_logger.level
+    pymc_logger.setLevel(logging.INFO)  # as PyMC sets it outside pytest (pytest's root handler keeps it at WARNING)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -190,3 +193,4 @@ def test_report_drops_pymcs_sampling_log_line_only_while_it_draws(chinchilla_fit
         assert [r for r in records if "Sampling" in r.getMessage()]
     finally:
         logger.removeHandler(handler)
+        pymc_logger.setLevel(level)
