@@ -105,4 +105,5 @@ def test_az_plot_ppc_works_on_a_heavy_tailed_fit() -> None:
         warnings.simplefilter("always")
         heavy = tiny_scale_fit(nu=0.7, sigma=0.3)
     assert any("overflowed float64" in str(w.message) for w in caught), "nu = 0.7, sigma = 0.3 should overflow some draws"
+    assert heavy.idata.posterior_predictive["y"].attrs["redrawn"] > 0  # the InferenceData says so too
     check_plot_ppc(heavy)
