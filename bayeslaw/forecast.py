@@ -74,12 +74,22 @@ def sample_observations(
     A law extrapolated far from its data can leave the target's support (e.g. a
     negative error fraction); those draws are not clipped: their observation is
     NaN and a warning gives their number.
+
+    A heavy-tailed family (Student-t with small ``nu``) can draw link-scale
+    noise so large that the natural-scale value overflows float64 (``exp`` of
+    more than about 709: ``inf``, or ``0`` below). Such draws are drawn again from
+    the same distribution (:func:`redraw_unrepresentable`): the observations are
+    the family truncated to the values float64 represents on both scales, and
+    finite. A warning gives their number, and the returned array's
+    ``attrs["redrawn"]`` records it.
     """
     valid = in_support(mean, target)
     safe = xr.where(valid, mean, get_variable(target).support.inside)
     b_mean, *b_fam = xr.broadcast(family.transform(safe), *family_params.values())
     rng = np.random.default_rng(seed)
-    noisy = family.sample(rng, b_mean.values, dict(zip(family_params, (b.values for b in b_fam), strict=True)))
+    fam_values = dict(zip(family_params, (b.values for b in b_fam), strict=True))
+    noisy = family.sample(rng, b_mean.values, fam_values)
+    natural, n_redrawn = redraw_unrepresentable(family, rng, b_mean.values, fam_values, noisy)
     n_bad = int((~valid).sum())
     if n_bad:
         warnings.warn(
@@ -88,7 +98,58 @@ def sample_observations(
             UserWarning,
             stacklevel=3,
         )
-    return b_mean.copy(data=family.inverse(noisy)).where(valid.broadcast_like(b_mean))
+    out = b_mean.copy(data=natural).where(valid.broadcast_like(b_mean))
+    if n_redrawn:
+        out.attrs["redrawn"] = n_redrawn
+    return out
+
+
+#: Rounds of redrawing observations that float64 cannot represent before giving up (each round redraws only those left).
+MAX_REDRAWS = 100
+
+
+def redraw_unrepresentable(
+    family: Family, rng: np.random.Generator, mean_link: np.ndarray, params: Mapping[str, np.ndarray], noisy: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Natural-scale draws of ``noisy`` (link scale), with those not representable on both scales drawn again.
+
+    A draw is representable when its natural-scale value is finite and maps back
+    to a finite link-scale value (for the log link: neither ``inf`` nor an
+    underflow to ``0``). Each other draw is drawn again from its own distribution
+    (same mean and parameters) until it is representable: rejection sampling, so
+    the result follows the family truncated to the representable range, not a
+    clip to its edge. Returns the draws and how many were redrawn, and warns with
+    that number. Draws still unrepresentable after :data:`MAX_REDRAWS` rounds
+    (tails so heavy that most of the mass overflows) are NaN, and the warning says so.
+    """
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        natural = np.asarray(family.inverse(noisy), dtype=float)
+
+        def unrepresentable(values: np.ndarray) -> np.ndarray:
+            return ~np.isfinite(values) | ~np.isfinite(family.transform(values))
+
+        bad = unrepresentable(natural) & np.isfinite(mean_link)
+        total = int(bad.sum())
+        for _ in range(MAX_REDRAWS):
+            if not bad.any():
+                break
+            where = np.nonzero(bad)
+            sub = {k: np.broadcast_to(v, mean_link.shape)[where] for k, v in params.items()}
+            natural[where] = family.inverse(family.sample(rng, mean_link[where], sub))
+            bad = unrepresentable(natural) & np.isfinite(mean_link)
+    left = int(bad.sum())
+    if left:
+        natural[bad] = np.nan
+    if total:
+        warnings.warn(
+            f"{total} new-observation draw(s) ({total / natural.size:.2%}) of family {family.name!r} overflowed float64 on the "
+            "natural scale (heavy tails, e.g. Student-t with small nu) and were drawn again: the predictive draws follow the "
+            "family truncated to the float64 range"
+            + (f"; {left} still overflowed after {MAX_REDRAWS} redraws and are NaN (check nu, sigma and the law)" if left else ""),
+            UserWarning,
+            stacklevel=4,
+        )
+    return natural, total
 
 
 def as_points(inputs: Mapping[str, Any], labels: Mapping[str, Any]) -> tuple[dict[str, xr.DataArray], dict[str, xr.DataArray]]:

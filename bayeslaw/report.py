@@ -9,12 +9,15 @@ directly. Its sections:
 
 1. **What was fitted**: the data (rows, ranges, groups, filters), the law, the
    likelihood and the priors.
-2. **How far to trust it**: the convergence banner, the PSIS-LOO Pareto k check,
-   the prior predictive check, and the posterior predictive coverage with a PPC
-   plot per group.
+2. **How far to trust it**: the convergence banner, the trust signals of
+   :mod:`bayeslaw.trust` (CAUTION / WARNING lines: heavy tails, large noise, runs
+   below the fitted floor, runs under one token per parameter), the PSIS-LOO
+   Pareto k check, the prior predictive check, and the posterior predictive
+   coverage with a PPC plot per group.
 3. **Results**: the parameter table, priors against posteriors, the fitted
    curves, the compute-optimal allocation and its fan chart at the user's
-   budgets, and forecasts at the user's points.
+   budgets, and forecasts at the user's points; budgets and points far beyond
+   the training compute carry the extrapolation signal beside their table.
 4. **Reproducibility**: versions, seed, sampler settings, hashes of the spec and the data.
 
 The report sits above the questions it quotes, so :class:`bayeslaw.fit.Fit` does
@@ -27,9 +30,11 @@ import base64
 import hashlib
 import html
 import io
+import logging
 import platform
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
@@ -43,7 +48,8 @@ from bayeslaw import results
 from bayeslaw.constants import CREDIBLE_INTERVAL, OBSERVED, PARETO_K_MAX, PPC_INTERVAL
 from bayeslaw.diagnostics import ConvergenceWarning
 from bayeslaw.ppc import CoverageCheck, ppc_coverage
-from bayeslaw.result_contract import ALARM_WORDS, banner_html, markdown_table
+from bayeslaw.result_contract import ALARM_WORDS, CAUTION_WORDS, banner_html, markdown_table
+from bayeslaw.trust import EXTRAPOLATION_MAX, NU_MIN, SIGMA_MAX, TOKENS_PER_PARAM_MIN, fit_signals, forecast_signals
 from bayeslaw.version import __version__
 
 if TYPE_CHECKING:
@@ -63,6 +69,22 @@ MAX_TABLE_GROUPS = 12
 DPI = 100
 
 
+#: PyMC's logger of forward sampling (``pm.sample_prior_predictive`` logs "Sampling: [...]" at INFO).
+PYMC_FORWARD_LOGGER = "pymc.sampling.forward"
+
+
+@contextmanager
+def quiet_logger(name: str, level: int = logging.WARNING) -> Iterator[None]:
+    """Raise logger ``name`` to ``level`` inside the block only (its INFO lines are dropped there), then restore it."""
+    logger = logging.getLogger(name)
+    before = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
 def coverage_check(fit: Fit, prob: float = PPC_INTERVAL, by: str | None = "skill") -> CoverageCheck | None:
     """The fit's posterior predictive coverage per ``by`` group, or ``None`` when it holds no predictive draws."""
     if not results.has_group(fit.idata, "posterior_predictive"):
@@ -70,14 +92,27 @@ def coverage_check(fit: Fit, prob: float = PPC_INTERVAL, by: str | None = "skill
     return ppc_coverage(fit, prob, by)
 
 
+def trust_lines(fit: Fit) -> list[str]:
+    """The fit's CAUTION / WARNING lines (:func:`bayeslaw.trust.fit_signals`) less the convergence line, which the banner gives."""
+    return [line for line in fit_signals(fit) if "NOT CONVERGED" not in line]
+
+
+#: What the trust checks look at, said when none of them flags the fit.
+TRUST_CLEAR = (
+    f"Trust checks (those that apply to this fit) flag nothing: Student-t nu < {NU_MIN:g}, log-scale noise sigma > {SIGMA_MAX:g}, "
+    f"training runs below the fitted floor E, runs under {TOKENS_PER_PARAM_MIN:g} token per parameter"
+)
+
+
 def text_report(fit: Fit, prob: float = CREDIBLE_INTERVAL) -> str:
-    """Plain-text report: model, data, diagnostics and PPC banners, notes and the parameter table."""
+    """Plain-text report: model, data, diagnostics, trust and PPC banners, notes and the parameter table."""
     summary = fit.summary(prob)
     check = coverage_check(fit, by=_coverage_axis(fit))
     lines = [
         f"bayeslaw fit: model {fit.spec.name!r} (law {fit.spec.law}, {fit.family.description})",
         f"data: {fit.data!r}",
         fit.diagnostics.banner(),
+        *trust_lines(fit),
         *([check.banner()] if check is not None else []),
         *[f"note: {n}" for n in (*fit.data.notes, *fit.notes)],
         f"{prob:.0%} credible intervals (equal-tailed):",
@@ -231,6 +266,7 @@ class Report:
     def _trust(self) -> Section:
         fit = self.fit
         blocks = [Block("banner", fit.diagnostics.banner())]
+        blocks += [Block("banner", line) for line in trust_lines(fit)] or [Block("banner", TRUST_CLEAR)]
         blocks += [Block("list", list(fit.notes), "Notes of the fit")] if fit.notes else []
         self._safe(blocks, "PSIS-LOO check", self._loo_blocks)
         if self.prior_draws:
@@ -263,7 +299,8 @@ class Report:
         """The prior predictive draws of the fit's data and model."""
         from bayeslaw.prior_predictive import prior_predictive
 
-        return prior_predictive(self.fit.data, self.fit.spec, draws=self.prior_draws, seed=self.fit.seed, prob=self.prob)
+        with quiet_logger(PYMC_FORWARD_LOGGER):  # PyMC logs "Sampling: [...]" for every prior draw; the report says what it drew
+            return prior_predictive(self.fit.data, self.fit.spec, draws=self.prior_draws, seed=self.fit.seed, prob=self.prob)
 
     def _prior_blocks(self) -> list[Block]:
         from bayeslaw.plotting.priors import plot_prior_predictive
@@ -349,6 +386,7 @@ class Report:
             tables.append(self.fit.compute_optimal(list(budgets), select=labels or None, prob=self.prob).table(self.prob))
         table = pd.concat(tables)
         blocks = [Block("table", table, f"Compute-optimal allocation at {', '.join(f'{b:.3g}' for b in budgets)} FLOPs{chosen}")]
+        blocks += [Block("banner", f"Budgets: {line}") for line in forecast_signals(self.fit, {"C": list(budgets)})]
         for labels in combos[:3]:
             fig = plot_optimum_fan(self.fit, select=labels or None, mark_budget=list(budgets), outer=self.prob)
             where = ", ".join(f"{k}={v}" for k, v in labels.items())
@@ -368,7 +406,26 @@ class Report:
             frames.append(result.table(self.prob))
         table = pd.concat(frames)
         caption = f"Forecasts at {len(self.points)} point(s): the law's mean and a new measurement, medians and {self.prob:.0%} intervals"
-        return [Block("table", table, caption)]
+        blocks = [Block("table", table, caption)]
+        factors = self.extrapolation_factors()
+        if factors is not None:
+            names = ", ".join(self.fit.law.inputs)
+            shown = "; ".join(f"({', '.join(f'{v:.3g}' for v in p)}): {f:.3g}x" for p, f in zip(self.points, factors, strict=True))
+            blocks.append(Block("text", f"Forecast compute 6ND as a multiple of the largest training compute, at ({names}): {shown}."))
+        lines = forecast_signals(self.fit, inputs)
+        blocks += [Block("banner", f"Forecasts: {line}") for line in lines]
+        if factors is not None and not lines:
+            blocks.append(Block("banner", f"Forecasts: every point within {EXTRAPOLATION_MAX:g}x the largest training compute"))
+        return blocks
+
+    def extrapolation_factors(self) -> list[float] | None:
+        """Each forecast point's compute 6ND over the largest training run's (``None`` for laws not over N and D)."""
+        data = self.fit.data
+        if set(self.fit.law.inputs) != {"N", "D"} or not {"N", "D"} <= set(data.frame.columns):
+            return None
+        order = list(self.fit.law.inputs)
+        train = float((data.values("N") * data.values("D")).max())
+        return [p[order.index("N")] * p[order.index("D")] / train for p in self.points]
 
     def _extras(self) -> list[Section]:
         out = []
@@ -524,7 +581,7 @@ def _block_markdown(block: Block) -> str:
     if block.kind == "text":
         return block.content
     if block.kind == "banner":
-        alarm = any(word in block.content for word in ALARM_WORDS)
+        alarm = any(word in block.content for word in (*ALARM_WORDS, *CAUTION_WORDS))
         return f"> {'**' if alarm else ''}{block.content}{'**' if alarm else ''}"
     if block.kind == "list":
         return f"**{block.caption}**\n\n" + "\n".join(f"- {item}" for item in block.content)

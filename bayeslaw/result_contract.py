@@ -44,6 +44,8 @@ SUMMARY_STATS = ("median", "lower", "upper")
 HTML_MAX_ROWS = 40
 #: Words in a banner that mark it as a warning (rendered in red).
 ALARM_WORDS = ("NOT CONVERGED", "WARNING", "OUT OF BOUNDS", "unreliable")
+#: Words that mark a banner as a caution (shown in amber): a trust signal short of a warning.
+CAUTION_WORDS = ("CAUTION",)
 
 
 def scalar_labels(draws: xr.Dataset) -> dict[str, str]:
@@ -88,11 +90,15 @@ def _cell(value: Any) -> str:
 
 
 def banner_html(banner: str) -> str:
-    """A banner as an HTML paragraph, red and bold when it is a warning."""
+    """A banner as an HTML paragraph: red and bold when it is a warning, amber and bold when a caution, else green."""
     if not banner:
         return ""
-    alarm = any(word in banner for word in ALARM_WORDS)
-    style = "color:#b00020;font-weight:bold" if alarm else "color:#1b5e20"
+    if any(word in banner for word in ALARM_WORDS):
+        style = "color:#b00020;font-weight:bold"
+    elif any(word in banner for word in CAUTION_WORDS):
+        style = "color:#8a4b00;font-weight:bold"
+    else:
+        style = "color:#1b5e20"
     return f'<p style="{style}">{html.escape(banner)}</p>'
 
 

@@ -10,6 +10,7 @@ temporary folder) instead, so the committed full-run results are never overwritt
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,17 @@ def output_dir() -> Path:
     return folder
 
 
+def notebook_display() -> Any:
+    """IPython's ``display`` when this runs in a Jupyter kernel (``run_notebooks.py``), else ``None``."""
+    if "ipykernel" not in sys.modules:
+        return None
+    from IPython import get_ipython
+    from IPython.display import display
+
+    shell = get_ipython()
+    return display if shell is not None and type(shell).__name__ == "ZMQInteractiveShell" else None
+
+
 def markdown_table(frame: pd.DataFrame, floatfmt: str = ".4g", index: bool = True) -> str:
     """A GitHub-flavoured markdown table (no extra dependency)."""
     frame = frame.reset_index() if (index and frame.index.name is not None) or isinstance(frame.index, pd.MultiIndex) else frame
@@ -56,40 +68,63 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = ".4g", index: bool = Tru
 
 
 class Results:
-    """Collects the markdown results of one case study and writes them with its figures."""
+    """Collects the markdown results of one case study and writes them with its figures.
+
+    Run as a notebook, every piece is also shown in the notebook as it is added
+    (markdown, figures as PNG), so an executed notebook reads like the results file.
+    """
 
     def __init__(self, name: str, title: str) -> None:
         self.name = name
         self.folder = output_dir()
-        self.parts: list[str] = [f"# {title}", ""]
+        self.parts: list[str] = []
+        self._add(f"# {title}", "")
         if FAST:
-            self.parts += ["> FAST MODE (few draws): numbers below are a smoke test, not results.", ""]
+            self._add("> FAST MODE (few draws): numbers below are a smoke test, not results.", "")
+
+    def _add(self, *lines: str) -> None:
+        self.parts += lines
+        self._show_markdown("\n".join(lines))
+
+    def _show_markdown(self, text: str) -> None:
+        display = notebook_display()
+        if display is not None and text.strip():
+            from IPython.display import Markdown
+
+            display(Markdown(text))
 
     def text(self, *paragraphs: str) -> None:
         """Add paragraphs of prose (each may hold computed numbers)."""
         for paragraph in paragraphs:
-            self.parts += [paragraph, ""]
+            self._add(paragraph, "")
 
     def heading(self, title: str, level: int = 2) -> None:
         """Add a section heading."""
-        self.parts += ["#" * level + " " + title, ""]
+        self._add("#" * level + " " + title, "")
 
     def table(self, frame: pd.DataFrame, caption: str | None = None, floatfmt: str = ".4g") -> None:
         """Add a table (and an optional caption line above it)."""
-        if caption:
-            self.parts += [f"**{caption}**", ""]
-        self.parts += [markdown_table(frame, floatfmt), ""]
+        self._add(*([f"**{caption}**", ""] if caption else []), markdown_table(frame, floatfmt), "")
 
     def figure(self, fig: Any, stem: str, caption: str) -> Path:
-        """Save ``fig`` as ``<name>_<stem>.png`` and reference it."""
+        """Save ``fig`` as ``<name>_<stem>.png`` and reference it (in a notebook: show it)."""
+        import matplotlib.pyplot as plt
+
         path = self.folder / f"{self.name}_{stem}.png"
         fig.savefig(path, dpi=120, bbox_inches="tight")
+        plt.close(fig)
         self.parts += [f"![{caption}]({path.name})", "", f"*{caption}*", ""]
+        display = notebook_display()
+        if display is not None:
+            from IPython.display import Image
+
+            display(Image(filename=str(path)))
+            self._show_markdown(f"*{caption}*")
         return path
 
     def bullet_list(self, items: Sequence[str]) -> None:
         """Add a bulleted list."""
-        self.parts += [f"- {item}" for item in items] + [""]
+        self._add(*[f"- {item}" for item in items], "")
 
     def write(self) -> Path:
         """Write ``<name>.md`` and return its path."""

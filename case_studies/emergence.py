@@ -32,6 +32,7 @@ from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, DRAW_DIM
 from bayeslaw.data import ScalingData
 from bayeslaw.datasets import read_csv
 from bayeslaw.downstream import forecast_downstream
+from bayeslaw.plotting import title_figure
 
 START = time.time()
 #: A full run samples longer than the default (E against eta is banana-shaped) with smaller NUTS steps.
@@ -166,7 +167,7 @@ out.text(
 
 # %%
 sizes = np.geomspace(1e7, 3e10, 60)
-fig, axes = plt.subplots(len(TRAIN_SETS), 3, figsize=(15, 4.0 * len(TRAIN_SETS)), squeeze=False)
+fig, axes = plt.subplots(len(TRAIN_SETS), 3, figsize=(15, 4.0 * len(TRAIN_SETS)), squeeze=False, layout="constrained")
 jump_rows = []
 for row, (ds, (loss_fit, link_fit)) in enumerate(fits.items()):
     fc = forecast_downstream(loss_fit, link_fit, sizes, 20.0 * sizes, prob=PROB)
@@ -178,7 +179,9 @@ for row, (ds, (loss_fit, link_fit)) in enumerate(fits.items()):
     fitted = sub["N_params"] <= MAX_FIT_PARAMS
     for col, (q, label) in enumerate((("loss", "C4 eval loss"), ("error", "17-task top-1 error"))):
         ax = axes[row, col]
-        ax.fill_between(compute, table[f"{q}_observation_lower"], table[f"{q}_observation_upper"], alpha=0.3, label="90% forecast")
+        ax.fill_between(
+            compute, table[f"{q}_observation_lower"], table[f"{q}_observation_upper"], alpha=0.3, label=f"{PROB:.0%} predictive"
+        )
         ax.plot(compute, table[f"{q}_observation_median"], label="median")
         column = LOSS_COLUMN if q == "loss" else ERROR_COLUMN
         ax.scatter(sub.loc[fitted, "C"], sub.loc[fitted, column], color="k", zorder=3, label="fitted runs (M = 20)")
@@ -220,7 +223,12 @@ for row, (ds, (loss_fit, link_fit)) in enumerate(fits.items()):
             "median error drop across it": err_change,
         }
     )
-fig.tight_layout()
+title_figure(
+    fig,
+    f"Forecasts along M = 20 tokens per parameter; bands: {PROB:.0%} predictive intervals; black: fitted runs, red: held out",
+    [f for pair in fits.values() for f in pair],
+    PROB,
+)
 out.heading("The jump along M = 20")
 out.figure(
     fig,

@@ -32,7 +32,7 @@ import pandas as pd
 import bayeslaw as bl
 from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED
 from bayeslaw.datasets import FINETUNE_DATASETS, FINETUNE_FULL_BUDGET, read_csv
-from bayeslaw.plotting import plot_selection
+from bayeslaw.plotting import plot_selection, title_figure
 from bayeslaw.selection import rank_candidates
 
 START = time.time()
@@ -77,6 +77,9 @@ def pearson(score: pd.Series, true: pd.Series) -> float:
 # %%
 rows = []
 examples = {}
+#: The fit whose ranking is drawn in the forecast figure (the first dataset at the smallest budget).
+SHOWN = (DATASETS[0], RATIOS[-1])
+shown_fit = None
 for dataset in DATASETS:
     curves = curve_table(dataset)
     true = curves[FINETUNE_FULL_BUDGET]
@@ -126,6 +129,8 @@ for dataset in DATASETS:
             }
         )
         examples[(dataset, ratio)] = (result, true)
+        if (dataset, ratio) == SHOWN:
+            shown_fit = fit
         print(f"{dataset} 1/{ratio}: {rows[-1]['Bayes RelAcc']:.1f} / {rows[-1]['Bayes Pearson']:.1f} in {seconds:.0f} s")
 summary = pd.DataFrame(rows)
 
@@ -203,7 +208,7 @@ out.bullet_list(
 # ## Figures
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.9), layout="constrained")
 for dataset, frame in summary.groupby("dataset", sort=False):
     x = [int(r.split("/")[1]) for r in frame["ratio"]]
     for ax, metric in zip(axes, ("RelAcc", "Pearson"), strict=True):
@@ -215,13 +220,24 @@ for ax, metric in zip(axes, ("RelAcc (%)", "Pearson (%)"), strict=True):
     ax.set_xlabel("budget ratio 1/r (r)")
     ax.set_ylabel(metric)
 axes[1].legend(fontsize=6, ncol=1, loc="lower left")
-fig.tight_layout()
+n_fits, n_failed = len(summary), int((~summary["converged"]).sum())
+n_sets, n_ratios = summary["dataset"].nunique(), summary["ratio"].nunique()
+title_figure(
+    fig,
+    f"Selection quality of the Bayesian ranking (model 'rectified_finetune', Lin et al.'s curves: {n_sets} "
+    f"dataset(s) x {n_ratios} budget ratio(s) = {n_fits} fits); lines: Bayes and subset, stars: AtS (published)"
+    + (f"; {n_failed} of {n_fits} fits NOT CONVERGED (see the table)" if n_failed else "; every fit converged"),
+    status="NOT CONVERGED" if n_failed else "",
+)
 out.figure(fig, "metrics", "RelAcc and Pearson of the Bayesian ranking against the budget ratio, with the subset baseline and AtS")
 plt.close(fig)
 
-key = (DATASETS[0], RATIOS[-1])
+key = SHOWN
 fig = plot_selection(
-    examples[key][0], truth=examples[key][1].to_dict(), title=f"{key[0]}, budget 1/{key[1]}: forecast at 1,638,400 examples"
+    examples[key][0],
+    truth=examples[key][1].to_dict(),
+    title=f"{key[0]}, budget 1/{key[1]}: forecast at 1,638,400 examples",
+    fit=shown_fit,
 )
 out.figure(fig, "forecast", f"Forecast full-budget loss of the 30 models ({key[0]}, ratio 1/{key[1]}) with the measured loss")
 plt.close(fig)

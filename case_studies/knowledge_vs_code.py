@@ -219,7 +219,7 @@ out.text(
     "validation set implies, relative to the N* the user needs (per draw):",
 )
 out.table(pd.DataFrame(rows).set_index("budget"))
-figure = plot_mix_sweep(sweep, xlabel="weight of code in the validation mix (reference: all-knowledge)")
+figure = plot_mix_sweep(sweep, xlabel="weight of code in the validation mix (reference: all-knowledge)", fit=fit)
 axes = figure.get_axes()
 x = truth.draws["mix"].values
 for budget in BUDGETS:
@@ -229,7 +229,9 @@ axes[1].axhline(-100 * ROBERTS_SHIFT, color="C3", linestyle="--", linewidth=0.8,
 axes[1].legend(fontsize=8)
 out.figure(figure, "sweep", "N* and its shift against all-knowledge validation, by code weight; dotted: the truth")
 curves = isoflop_curves(fit, REFERENCE_BUDGET, {"knowledge": 1 - VALIDATION_CODE_WEIGHT, "code": VALIDATION_CODE_WEIGHT})
-out.figure(plot_isoflop_mix(curves), "isoflop", f"Iso-FLOP loss curves at {REFERENCE_BUDGET:.0e} FLOPs: knowledge, code and the 50/50 mix")
+out.figure(
+    plot_isoflop_mix(curves, fit=fit), "isoflop", f"Iso-FLOP loss curves at {REFERENCE_BUDGET:.0e} FLOPs: knowledge, code and the 50/50 mix"
+)
 out.table(curves.optimum_table().set_index(["quantity", "curve"]), caption=f"Optima at {REFERENCE_BUDGET:.0e} FLOPs")
 
 # %%

@@ -32,6 +32,7 @@ from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED
 from bayeslaw.data import ScalingData
 from bayeslaw.datasets import read_csv
 from bayeslaw.downstream import forecast_downstream
+from bayeslaw.plotting import title_figure
 from bayeslaw.spec import resolve_spec
 from bayeslaw.summaries import format_interval
 
@@ -239,7 +240,7 @@ out.table(coverage_table, caption="Coverage of 90% predictive intervals over all
 # ## Figures
 
 # %%
-fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), layout="constrained")
 for col, (ds, (held_out, fc)) in enumerate(forecasts.items()):
     sub = runs[runs["train_dataset"] == ds]
     table = fc.intervals(PROB)
@@ -258,7 +259,7 @@ for col, (ds, (held_out, fc)) in enumerate(forecasts.items()):
         fmt="none",
         ecolor="tab:blue",
         alpha=0.6,
-        label="90% forecast",
+        label=f"{PROB:.0%} forecast (new run)",
     )
     ax.scatter(c_out, held_out[LOSS_COLUMN], color="tab:red", s=14, zorder=4, label="measured (held out)")
     ax.set_xscale("log")
@@ -271,7 +272,7 @@ for col, (ds, (held_out, fc)) in enumerate(forecasts.items()):
     loss_fit, link_fit = fits[ds]
     grid = np.linspace(2.2, 6.2, 120)
     curve = link_fit.predict(loss=grid, prob=PROB)
-    ax.fill_between(grid, curve["mean_lower"], curve["mean_upper"], color="tab:green", alpha=0.3, label="link 90% CI")
+    ax.fill_between(grid, curve["mean_lower"], curve["mean_upper"], color="tab:green", alpha=0.3, label=f"link mean, {PROB:.0%} band")
     ax.plot(grid, curve["mean_median"], color="tab:green")
     lm = link_set(sub)
     ax.scatter(sub.loc[lm, LOSS_COLUMN], sub.loc[lm, ERROR_COLUMN], color="k", zorder=3, label="link fitting runs")
@@ -296,7 +297,12 @@ for col, (ds, (held_out, fc)) in enumerate(forecasts.items()):
     ax.set_xlabel("C4 eval loss")
     ax.set_ylabel("17-task average top-1 error")
     ax.legend(fontsize=8)
-fig.tight_layout()
+title_figure(
+    fig,
+    f"Top: loss forecasts of the held-out runs ({PROB:.0%} predictive); bottom: the loss-to-error link ({PROB:.0%} band of its mean)",
+    [f for pair in fits.values() for f in pair],
+    PROB,
+)
 CAPTION = (
     "Top: loss forecasts (90% predictive) for every held-out run vs measured. "
     "Bottom: the link's 90% band and the chained (loss, error) forecasts of the large runs."

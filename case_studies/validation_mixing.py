@@ -213,7 +213,7 @@ for label, stem, xlabel in (
     ("c4_val", "sweep_c4", "weight of code in the validation mix (rest: C4 validation)"),
     ("text blend", "sweep_blend", "weight of code (rest: equal blend of C4, PTB, RedPajama)"),
 ):
-    figure = plot_mix_sweep(sweeps[label], xlabel=xlabel, shift_scale="log")
+    figure = plot_mix_sweep(sweeps[label], xlabel=xlabel, shift_scale="log", fit=fit)
     ratio_axis = figure.get_axes()[1]
     for level in (ROBERTS_FACTOR, 1 / ROBERTS_FACTOR):
         ratio_axis.axhline(level, color="C3", linestyle="--", linewidth=0.8)
@@ -224,7 +224,9 @@ for label, stem, xlabel in (
         f"N* and N*(mix)/N*(all-{label}) as the code weight grows, training set {DATAMIX}, model {PRIMARY} ({CREDIBLE_INTERVAL:.0%} bands)",
     )
 curves = isoflop_curves(fit, 1e22, {CODE: 0.5, "c4_val": 0.5})
-out.figure(plot_isoflop_mix(curves), "isoflop", "Iso-FLOP loss curves at 1e22 FLOPs: code, C4 and their 50/50 mix, each optimum marked")
+out.figure(
+    plot_isoflop_mix(curves, fit=fit), "isoflop", "Iso-FLOP loss curves at 1e22 FLOPs: code, C4 and their 50/50 mix, each optimum marked"
+)
 out.table(curves.optimum_table().set_index(["quantity", "curve"]), caption="Optima of the iso-FLOP curves at 1e22 FLOPs")
 
 # %%

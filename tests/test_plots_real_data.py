@@ -22,6 +22,7 @@ from test_report import finetune_fit, overtraining_fit
 
 import bayeslaw as bl
 from bayeslaw import results
+from bayeslaw.constants import DIVERGENCE_FRACTION_MAX, ESS_BULK_MIN, ESS_TAIL_MIN, RHAT_MAX
 from bayeslaw.diagnostics import Diagnostics
 from bayeslaw.fit import Fit
 from bayeslaw.forecast import predictive_groups
@@ -36,8 +37,11 @@ from bayeslaw.spec import resolve_spec
 TINY_TRUTH = {"E": 0.02, "A": 5.0, "B": 20.0, "alpha": 0.5, "beta": 0.5}
 
 
-def tiny_scale_fit() -> Fit:
-    """Posterior-like draws around TINY_TRUTH (no sampling) with predictive draws at the simulated data."""
+def tiny_scale_fit(nu: float = 20.0, sigma: float = 0.02) -> Fit:
+    """Posterior-like draws around TINY_TRUTH (no sampling) with predictive draws at the simulated data.
+
+    ``nu`` and ``sigma`` centre the Student-t's draws (a small ``nu`` makes a heavy-tailed fit).
+    """
     sim = simulate("chinchilla", TINY_TRUTH, sizes=[1e3, 3e3, 1e4, 3e4, 1e5, 3e5], tokens_per_param=[5, 20, 80], sigma=0.02, seed=4)
     law = get_law("chinchilla")
     rng = np.random.default_rng(5)
@@ -48,8 +52,14 @@ def tiny_scale_fit() -> Fit:
         return xr.DataArray(centre * np.exp(spread * rng.standard_normal((2, 200))), dims=("chain", "draw"), coords=coords)
 
     post = {k: draws(float(v), 0.03) for k, v in p.items()}
-    post.update(sigma=draws(0.02, 0.05), nu=draws(20.0, 0.05))
-    diagnostics = Diagnostics(max_rhat=1.0, min_ess_bulk=1e4, min_ess_tail=1e4, n_divergent=0, n_draws=400)
+    post.update(sigma=draws(sigma, 0.05), nu=draws(nu, 0.05))
+    thresholds = {
+        "rhat_max": RHAT_MAX,
+        "ess_bulk_min": ESS_BULK_MIN,
+        "ess_tail_min": ESS_TAIL_MIN,
+        "divergence_fraction_max": DIVERGENCE_FRACTION_MAX,
+    }
+    diagnostics = Diagnostics(max_rhat=1.0, min_ess_bulk=1e4, min_ess_tail=1e4, n_divergent=0, n_draws=400, thresholds=thresholds)
     fit = Fit(
         idata=results.from_datasets({"posterior": xr.Dataset(post)}),
         data=sim.data,

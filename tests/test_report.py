@@ -168,3 +168,29 @@ def test_report_renders_in_headless_chromium(chinchilla_fit: bl.Fit, tmp_path: P
     # The embedded figures rendered: matplotlib's default blue (C0) and viridis colours are on the page.
     blue = (np.abs(pixels.astype(int) - [31, 119, 180]).sum(axis=2) < 40).sum()
     assert blue > 2000, f"only {blue} pixels of the figures' blue: images did not render"
+
+
+def test_report_drops_pymcs_sampling_log_line_only_while_it_draws(chinchilla_fit) -> None:
+    import logging
+
+    from bayeslaw.prior_predictive import prior_predictive
+    from bayeslaw.report import PYMC_FORWARD_LOGGER
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger(PYMC_FORWARD_LOGGER)
+    logger.addHandler(handler)
+    pymc_logger = logging.getLogger("pymc")
+    level = pymc_logger.level
+    pymc_logger.setLevel(logging.INFO)  # as PyMC sets it outside pytest (pytest's root handler keeps it at WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert bl.report(chinchilla_fit, prior_draws=50).prior.prob  # the prior predictive check is drawn
+        assert not [r for r in records if "Sampling" in r.getMessage()]
+        prior_predictive(chinchilla_fit.data, chinchilla_fit.spec, draws=10, seed=1)  # elsewhere PyMC's logging is untouched
+        assert [r for r in records if "Sampling" in r.getMessage()]
+    finally:
+        logger.removeHandler(handler)
+        pymc_logger.setLevel(level)

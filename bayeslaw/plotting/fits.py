@@ -23,6 +23,7 @@ from bayeslaw.diagnostics import ConvergenceWarning
 from bayeslaw.plotting.stamp import LOG_AXIS_RATIO, stamp
 from bayeslaw.posterior import varying_axes
 from bayeslaw.summaries import interval
+from bayeslaw.trust import EXTRAPOLATION_MAX
 
 if TYPE_CHECKING:
     from bayeslaw.fit import Fit
@@ -343,18 +344,36 @@ def plot_optimum_fan(
         ax.plot(budgets, median, color="C0", linewidth=1.8, label="median")
         if compute is not None:
             ax.axvspan(compute.min(), compute.max(), color="0.85", zorder=0, label="budgets in the data")
+            far = EXTRAPOLATION_MAX * compute.max()
+            if budgets.max() > far:  # beyond it, forecasts are flagged (bayeslaw.trust)
+                ax.axvline(far, color="0.45", linestyle=":", linewidth=1)
+                ax.annotate(
+                    f"{EXTRAPOLATION_MAX:g}x the data's largest",
+                    (far, 0.02),
+                    xycoords=("data", "axes fraction"),
+                    rotation=90,
+                    ha="right",
+                    va="bottom",
+                    fontsize=7,
+                    color="0.45",
+                )
+        rising = np.gradient(np.log(median.values), np.log(budgets))
         for k, mark in enumerate(marks):
             at = float(median.sel(budget=mark))
             lo = float(bands[outer]["lower"].sel(budget=mark))
             hi = float(bands[outer]["upper"].sel(budget=mark))
             ax.axvline(mark, color="0.3", linestyle="--", linewidth=1)
             ax.plot([mark], [at], marker="o", color="C3", zorder=4)
+            # Off the curve: below-right (or, for a second mark, above-left) of a rising median; mirrored for a falling one.
+            right = k % 2 == 0
+            below = right == (rising[int(np.searchsorted(budgets, mark))] >= 0)
             ax.annotate(
                 f"C={mark:.2g}: {at:.3g}\n[{lo:.3g}, {hi:.3g}]",
                 (mark, at),
                 textcoords="offset points",
-                xytext=(-8, 10) if k % 2 == 0 else (8, -22),
-                ha="right" if k % 2 == 0 else "left",
+                xytext=(8 if right else -8, -8 if below else 8),
+                ha="left" if right else "right",
+                va="top" if below else "bottom",
                 fontsize=8,
                 color="C3",
             )
@@ -375,7 +394,7 @@ def plot_optimum_fan(
     title = f"Compute-optimal allocation with {inner:.0%} / {outer:.0%} credible bands" + (f" ({group})" if group else "")
     if limit_note:
         title += f"; {limit_note}"
-    stamp(fig, title, fit, outer)
+    stamp(fig, title, fit, outer, forecast={"C": marks} if marks else None)
     return fig
 
 
@@ -444,7 +463,7 @@ def plot_posterior(fit: Fit, names: Sequence[str] | None = None, *, prob: float 
     if legend_axis is not None:
         handles, texts = legend_axis.get_legend_handles_labels()
         fig.legend(handles, texts, loc="outside lower center", ncols=min(len(texts), 4), fontsize=8, frameon=False)
-    stamp(fig, f"Posterior (median solid, {prob:.0%} interval dotted)", fit, prob)
+    stamp(fig, f"Posterior (median solid, {prob:.0%} interval dotted)", fit, prob)  # last: it makes every text literal
     return fig
 
 

@@ -7,7 +7,7 @@ Both functions take results computed from a fit (:class:`bayeslaw.mix.MixSweep`,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,8 +15,11 @@ from matplotlib.figure import Figure
 
 from bayeslaw.constants import CREDIBLE_INTERVAL
 from bayeslaw.mix import MIX_CURVE, MIX_DIM, IsoflopCurves, MixSweep
-from bayeslaw.plotting.stamp import stamp
+from bayeslaw.plotting.stamp import plain, stamp
 from bayeslaw.summaries import interval
+
+if TYPE_CHECKING:
+    from bayeslaw.fit import Fit
 
 _LABELS = {
     "N_opt": "compute-optimal parameters N*",
@@ -43,6 +46,7 @@ def plot_mix_sweep(
     xlabel: str = "mix weight",
     title: str | None = None,
     shift_scale: str = "linear",
+    fit: Fit | None = None,
 ) -> Figure:
     """N* (and other quantities) against the mix, median and ``prob`` credible band, one line per budget.
 
@@ -62,6 +66,9 @@ def plot_mix_sweep(
     shift_scale
         ``"linear"``: the shift in percent; ``"log"``: the ratio N*(mix) / N*(reference)
         on a log axis (symmetric for shifts by a factor either way).
+    fit
+        The fit the sweep was computed from: the title then names its model and
+        data and states its trust signals (without it: the level and convergence only).
     """
     if shift_scale not in ("linear", "log"):
         raise ValueError(f"shift_scale must be 'linear' or 'log', got {shift_scale!r}")
@@ -95,23 +102,26 @@ def plot_mix_sweep(
             ax.set_ylabel(_LABELS.get(quantity, quantity))
         ax.set_xlabel(xlabel)
         if ticks is not None:
-            ax.set_xticks(x, ticks, rotation=30, ha="right")
+            ax.set_xticks(x, [plain(t) for t in ticks], rotation=30, ha="right")
         ax.grid(alpha=0.3)
     axes[0][0].legend(title=f"budget (FLOPs); {prob:.0%} bands", fontsize=8)
     labels = ", ".join(f"{k}={v}" for k, v in {**sweep.labels, **dict(select or {})}.items())
     stamp(
         fig,
         title or "Compute-optimal allocation along validation mixes" + (f" ({labels})" if labels else ""),
+        fit=fit,
         prob=prob,
         status=sweep.status,
     )
     return fig
 
 
-def plot_isoflop_mix(curves: IsoflopCurves, *, prob: float = CREDIBLE_INTERVAL, title: str | None = None) -> Figure:
+def plot_isoflop_mix(curves: IsoflopCurves, *, prob: float = CREDIBLE_INTERVAL, title: str | None = None, fit: Fit | None = None) -> Figure:
     """Loss along C = 6ND of each skill and of the mix, with ``prob`` bands and each curve's optimum marked.
 
     The marker is at the posterior-median N* and loss at N*; the horizontal bar is N*'s ``prob`` interval.
+    ``fit``, the fit the curves were computed from, puts its model, data,
+    convergence and trust signals in the title (the curves alone carry none of them).
     """
     fig, ax = plt.subplots(figsize=(6.5, 4.5), constrained_layout=True)
     n = curves.loss["N"].values
@@ -138,7 +148,7 @@ def plot_isoflop_mix(curves: IsoflopCurves, *, prob: float = CREDIBLE_INTERVAL, 
     ax.set_ylabel("predicted loss")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    stamp(fig, title or f"iso-FLOP curves at C = {curves.budget:.2e} FLOPs (bands; bars: N* interval)", prob=prob)
+    stamp(fig, title or f"iso-FLOP curves at C = {curves.budget:.2e} FLOPs (bands; bars: N* interval)", fit=fit, prob=prob)
     return fig
 
 

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from bayeslaw.constants import PPC_COVERAGE_BOUNDS, PPC_INTERVAL, SKILL_DIM
 from bayeslaw.groups import check_labels
-from bayeslaw.plotting.stamp import stamp
+from bayeslaw.plotting.stamp import plain, stamp
 from bayeslaw.ppc import ALL, CoverageCheck, ppc_coverage, ppc_table
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def plot_ppc_coverage(result: Fit | CoverageCheck, *, prob: float = PPC_INTERVAL
     low, high = check.bounds if check.bounds else PPC_COVERAGE_BOUNDS
     ax.axhspan(low, high, color="0.9", zorder=0, label=f"accepted [{low:.0%}, {high:.0%}]")
     ax.set_xticks(positions)
-    ax.set_xticklabels([str(i) for i in table.index], rotation=30, ha="right", fontsize=8)
+    ax.set_xticklabels([plain(i) for i in table.index], rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("share inside interval")
     ax.legend(fontsize=7, loc="lower right")
