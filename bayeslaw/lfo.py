@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayeslaw.backtest import BACKTEST_SAMPLER, Context, Model, ModelLike, split_at
+from bayeslaw.backtest import BACKTEST_SAMPLER, Context, Model, ModelLike, by_values, split_at
 from bayeslaw.constants import DEFAULT_SEED
 from bayeslaw.data import ScalingData
 from bayeslaw.stacking import check_members, stacking_weights
@@ -92,7 +92,7 @@ def compare_lfo(
     if len(named) < 2:
         raise ValueError("compare at least two models")
     ctx = context or Context(by=by, seed=seed, sampler=dict(sampler or BACKTEST_SAMPLER))
-    top = float(data.values(by).max())
+    top = float(by_values(data, by).max())
     columns: dict[str, list[np.ndarray]] = {name: [] for name in named}
     converged = dict.fromkeys(named, True)
     index: list[str] = []
