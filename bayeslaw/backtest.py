@@ -27,18 +27,20 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
-from bayeslaw.constants import DEFAULT_SEED, FLOPS_PER_PARAM_TOKEN, RHAT_MAX
+from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, FLOPS_PER_PARAM_TOKEN, RHAT_MAX
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning
 from bayeslaw.extrapolation import Extrapolation, GrowthPosterior, decades_beyond, learn_growth, prior_growth, widen
 from bayeslaw.fit import Fit, fit
 from bayeslaw.pointfit import PointFit, bootstrap, fit_arrays, start_grid
 from bayeslaw.predictive import COVERAGE_LEVELS, Predictive, mixture, score_points
+from bayeslaw.result_contract import ResultContract
 from bayeslaw.spec import ModelSpec
 from bayeslaw.stacking import stacking_weights
 
@@ -129,13 +131,19 @@ class Context:
     inner_decades: Sequence[float] = INNER_CUT_DECADES
     cache: dict[tuple[str, tuple[str, ...]], Fit] = field(default_factory=dict)
 
-    def fit(self, model: ModelLike, train: ScalingData) -> Fit:
-        """The fit of ``model`` on ``train`` (computed once per model and training set)."""
+    def fit(self, model: ModelLike | Fit, train: ScalingData) -> Fit:
+        """The fit of ``model`` on ``train`` (computed once per model and training set).
+
+        A :class:`~bayeslaw.Fit` is refitted with its own spec, sampler settings and seed.
+        """
         key = (_model_key(model), tuple(str(i) for i in train.frame.index))
         if key not in self.cache:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)  # recorded per fit in the results
-                self.cache[key] = fit(train, model, random_seed=self.seed, **self.sampler)
+                if isinstance(model, Fit):
+                    self.cache[key] = model.refit(train)
+                else:
+                    self.cache[key] = fit(train, model, random_seed=self.seed, **self.sampler)
         return self.cache[key]
 
     def inner_splits(self, train: ScalingData) -> list[Split]:
@@ -155,7 +163,9 @@ class Forecaster(Protocol):
     def inner(self, ctx: Context, train: ScalingData) -> list[tuple[Predictive, Split]]: ...
 
 
-def _model_key(model: ModelLike) -> str:
+def _model_key(model: ModelLike | Fit) -> str:
+    if isinstance(model, Fit):
+        return f"fit:{id(model)}"
     if isinstance(model, ModelSpec):
         return model.to_json()
     if isinstance(model, Mapping):
@@ -202,6 +212,8 @@ class Model:
     def name(self) -> str:
         if self.label:
             return self.label
+        if isinstance(self.model, Fit):
+            return self.model.spec.name
         return self.model.name if isinstance(self.model, ModelSpec) else str(self.model)
 
     def forecast(self, ctx: Context, split: Split) -> Predictive:
@@ -407,26 +419,76 @@ def learn_extrapolation(fit_: Fit, by: str = "C", *, inner_decades: Sequence[flo
 
 
 @dataclass
-class BacktestResult:
-    """Per-run forecasts and their scores; :meth:`table` aggregates them."""
+class BacktestResult(ResultContract):
+    """Per-run forecasts and their scores; :meth:`table` aggregates them.
+
+    Follows the results contract: ``draws`` holds every forecast's predictive
+    draws (``mean`` and ``observation`` over ``sample`` and ``forecast``, one
+    ``forecast`` per cut, model and held-out run, labelled by coordinates
+    ``cut``, ``model``, ``run``, ``observed`` and ``extrapolation``);
+    :meth:`summary` gives their medians and intervals, :meth:`table` the scores.
+    """
 
     forecasts: pd.DataFrame
     predictives: dict[tuple[float, str], Predictive]
     splits: dict[float, Split]
     by: str
     notes: tuple[str, ...] = ()
+    prob: float = CREDIBLE_INTERVAL
+    title: ClassVar[str] = "backtest: forecasts of held-out larger runs"
 
-    def table(self, group: str | None = None, levels: Sequence[float] = COVERAGE_LEVELS) -> pd.DataFrame:
+    @property
+    def draws(self) -> xr.Dataset:
+        """Every forecast's draws (NaN-padded to the largest number of draws), labelled along ``forecast``."""
+        n = max(p.n_draws for p in self.predictives.values())
+        parts = []
+        for (cut, model), pred in self.predictives.items():
+            rows = self.forecasts[(self.forecasts["cut"] == cut) & (self.forecasts["model"] == model)]
+
+            def pad(a: np.ndarray) -> np.ndarray:
+                return np.vstack([a, np.full((n - a.shape[0], a.shape[1]), np.nan)])
+
+            labels = [f"{cut:g}|{model}|{r}" for r in rows["run"]]
+            coords = {
+                "forecast": labels,
+                "cut": ("forecast", rows["cut"].to_numpy(dtype=float)),
+                "model": ("forecast", rows["model"].to_numpy(dtype=str)),
+                "run": ("forecast", rows["run"].to_numpy(dtype=str)),
+                "observed": ("forecast", rows["observed"].to_numpy(dtype=float)),
+                "extrapolation": ("forecast", rows["extrapolation"].to_numpy(dtype=float)),
+            }
+            parts.append(
+                xr.Dataset(
+                    {
+                        "mean": xr.DataArray(pad(pred.mean), dims=("sample", "forecast"), coords=coords),
+                        "observation": xr.DataArray(pad(pred.observation), dims=("sample", "forecast"), coords=coords),
+                    }
+                )
+            )
+        return xr.concat(parts, dim="forecast")
+
+    def table(  # type: ignore[override]
+        self, prob: float | None = None, group: str | None = None, levels: Sequence[float] = COVERAGE_LEVELS
+    ) -> pd.DataFrame:
         """Per cut and model (and ``group`` label): summary scores of the held-out runs.
 
         Columns: ``n``, ``median_abs_pct_error``, ``median_signed_pct_error`` (bias;
         positive = forecast too high), ``cover_mean_<p>`` and ``cover_obs_<p>`` for
-        each level, ``median_width_90`` (relative), ``crps`` (mean, log scale),
-        ``lpd`` (mean), ``max_extrapolation`` (factor in ``by``), ``converged``, ``inf_draws``.
-        A group axis whose name is taken by a column of the table (such as ``model``,
-        the fine-tuning data's axis) is stored as ``<axis>_group``.
+        each level (``prob`` is added to ``levels``), ``median_width_90`` (relative),
+        ``crps`` (mean, log scale), ``lpd`` (mean), ``max_extrapolation`` (factor in
+        ``by``), ``converged``, ``inf_draws``. A group axis whose name is taken by a
+        column of the table (such as ``model``, the fine-tuning data's axis) is
+        stored as ``<axis>_group``.
         """
+        levels = tuple(sorted({*levels, *((prob,) if prob else ())}))
+        missing = [p for p in levels if f"cover_obs_{round(100 * p)}" not in self.forecasts]
+        if missing:
+            raise ValueError(f"coverage at {missing} was not scored; scored levels: {list(COVERAGE_LEVELS)}")
         return summarise(self.forecasts, ["cut", "model", *([group_column(group)] if group else [])], levels)
+
+    def heading(self, prob: float | None = None) -> str:
+        """One line: what was backtested, along which column."""
+        return f"{self.title} (held out along {self.by}; coverage of {prob or self.prob:.0%} and other intervals)"
 
 
 def summarise(forecasts: pd.DataFrame, keys: Sequence[str], levels: Sequence[float] = COVERAGE_LEVELS) -> pd.DataFrame:

@@ -107,10 +107,10 @@ def law_choice(seeds: int, sampler: dict) -> pd.DataFrame:
                     "truth": truth,
                     "seed": seed,
                     "picked": cmp.best,
-                    "elpd_diff": float(cmp.table["elpd_diff"].iloc[1]),
-                    "se_diff": float(cmp.table["se_diff"].iloc[1]),
-                    "weight_true": float(cmp.table.loc[truth, "weight"]),
-                    "converged": bool(cmp.table["converged"].all()),
+                    "elpd_diff": float(cmp.ranking["elpd_diff"].iloc[1]),
+                    "se_diff": float(cmp.ranking["se_diff"].iloc[1]),
+                    "weight_true": float(cmp.ranking.loc[truth, "weight"]),
+                    "converged": bool(cmp.ranking["converged"].all()),
                 }
             )
             print(rows[-1], flush=True)
