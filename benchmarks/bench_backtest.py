@@ -111,6 +111,7 @@ def law_choice(seeds: int, sampler: dict) -> pd.DataFrame:
                     "se_diff": float(cmp.ranking["se_diff"].iloc[1]),
                     "weight_true": float(cmp.ranking.loc[truth, "weight"]),
                     "converged": bool(cmp.ranking["converged"].all()),
+                    "unconverged": ",".join(str(m) for m, ok in cmp.ranking["converged"].items() if not ok),
                 }
             )
             print(rows[-1], flush=True)
@@ -159,10 +160,11 @@ def main() -> None:
     parser.add_argument("--partners", nargs="+", help="stacking partners of the default model (default: per dataset)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    sampler = {"draws": args.draws, "tune": args.draws, "chains": args.chains}
+    # --draws 0: the spec's run length, extended automatically until r_hat and ESS pass (see the README's "Run length").
+    sampler = {"draws": args.draws, "tune": args.draws, "chains": args.chains} if args.draws else {"chains": args.chains}
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 40)
-    print(f"sampler: {args.chains} chains x {args.draws} draws after {args.draws} tuning steps, seed {args.seed}")
+    print(f"sampler: {sampler}, seed {args.seed}")
     warnings.simplefilter("ignore", UserWarning)
     if args.tables_from:
         print_tables(pd.concat([pd.read_csv(p) for p in args.tables_from], ignore_index=True), args.out)
@@ -188,10 +190,12 @@ def main() -> None:
     if args.law_choice:
         choice = law_choice(args.law_choice_seeds, sampler)
         choice.to_csv(args.out / "law_choice.csv", index=False)
-        print("\n## Law choice by LFO (cut 0.1): share of seeds picking the true law")
-        print(
-            choice.assign(right=choice["picked"] == choice["truth"]).groupby(["design", "truth"])["right"].agg(["sum", "size"]).to_string()
-        )
+        print("\n## Law choice by LFO (cut 0.1): seeds picking the true law, among seeds whose refits all converged")
+        right = choice.assign(right=choice["picked"] == choice["truth"])
+        summary = right.groupby(["design", "truth"]).agg(seeds=("right", "size"), converged=("converged", "sum"))
+        summary["right_of_converged"] = right[right["converged"]].groupby(["design", "truth"])["right"].sum()
+        summary["right_all"] = right.groupby(["design", "truth"])["right"].sum()
+        print(summary.to_string())
 
 
 if __name__ == "__main__":
