@@ -36,7 +36,15 @@ import xarray as xr
 from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, FLOPS_PER_PARAM_TOKEN, RHAT_MAX
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning
-from bayeslaw.extrapolation import Extrapolation, GrowthPosterior, decades_beyond, learn_growth, prior_growth, widen
+from bayeslaw.extrapolation import (
+    Extrapolation,
+    GrowthPosterior,
+    decades_beyond,
+    decades_from_nearest,
+    learn_growth,
+    prior_growth,
+    widen,
+)
 from bayeslaw.fit import Fit, fit
 from bayeslaw.pointfit import PointFit, bootstrap, fit_arrays, start_grid
 from bayeslaw.predictive import COVERAGE_LEVELS, Predictive, mixture, score_points
@@ -376,7 +384,9 @@ class Growth:
         raise NotImplementedError("Growth is the outermost forecaster; stack the bases, then widen")
 
 
-def learn_extrapolation(fit_: Fit, by: str = "C", *, inner_decades: Sequence[float] = INNER_CUT_DECADES) -> Extrapolation:
+def learn_extrapolation(
+    fit_: Fit, by: str = "C", *, distance: str = "by", inner_decades: Sequence[float] = INNER_CUT_DECADES
+) -> Extrapolation:
     """Learn the extrapolation discrepancy of ``fit_`` from internal backtests of its own runs.
 
     The runs are cut at ``max(by) / 10^k`` for each ``k`` in ``inner_decades``;
@@ -393,9 +403,21 @@ def learn_extrapolation(fit_: Fit, by: str = "C", *, inner_decades: Sequence[flo
     by
         The column along which extrapolation is measured: ``C`` (compute, from
         ``6 N D`` when the data have no ``C`` column), or any input column.
+    distance
+        ``"by"``: decades beyond the largest training value of ``by``.
+        ``"nearest"``: decades (log10 of the law's inputs, Euclidean) to the
+        nearest training run, for forecasts that extrapolate in a ratio of the
+        inputs (tokens per parameter) inside the training compute.
     inner_decades
         Decades below the largest training value at which the internal cuts lie.
     """
+    if distance not in ("by", "nearest"):
+        raise ValueError(f"distance must be 'by' or 'nearest', got {distance!r}")
+    inputs = list(fit_.law.inputs)
+
+    def train_points(d: ScalingData) -> dict[str, np.ndarray]:
+        return {k: d.values(k) for k in inputs}
+
     data = fit_.data
     top = float(by_values(data, by).max())
     preds, ys, dists, notes = [], [], [], []
@@ -412,10 +434,11 @@ def learn_extrapolation(fit_: Fit, by: str = "C", *, inner_decades: Sequence[flo
             notes.append(f"WARNING: the refit at the internal cut 1/10^{k:g} did not converge: {inner_fit.diagnostics.banner()}")
         preds.append(pred)
         ys.append(split.test.values(split.test.target))
-        dists.append(split.distance)
+        dists.append(split.distance if distance == "by" else decades_from_nearest(train_points(split.test), train_points(split.train)))
         notes.append(f"internal cut at 1/10^{k:g}: {len(split.train)} training runs, {len(split.test)} held out")
     growth = learn_growth(preds, ys, dists, seed=fit_.seed) if preds else prior_growth()
-    return Extrapolation(by=by, train_max=top, growth=growth, notes=tuple(notes))
+    nearest = train_points(data) if distance == "nearest" else None
+    return Extrapolation(by=by, train_max=top, growth=growth, notes=tuple(notes), train_inputs=nearest)
 
 
 @dataclass

@@ -67,6 +67,23 @@ def decades_beyond(values: np.ndarray, train_max: float) -> np.ndarray:
     return np.maximum(0.0, np.log10(values / train_max))
 
 
+def decades_from_nearest(points: Mapping[str, np.ndarray], train: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Euclidean distance, in decades of the inputs (log10), from each point to its nearest training run.
+
+    Zero at a training run; for one input beyond the training range it is
+    ``log10(x / x_max)``. Unlike the distance along one column it also sees an
+    extrapolation in the inputs' ratio (e.g. tokens per parameter) at a compute
+    inside the training range.
+    """
+    keys = sorted(train)
+    missing = [k for k in keys if k not in points]
+    if missing:
+        raise ValueError(f"the distance to the training runs needs inputs {keys}; the forecast points lack {missing}")
+    p = np.column_stack([np.log10(np.asarray(points[k], dtype=float)) for k in keys])
+    t = np.column_stack([np.log10(np.asarray(train[k], dtype=float)) for k in keys])
+    return np.sqrt(((p[:, None, :] - t[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+
+
 def widen(pred: Predictive, distance: np.ndarray, tau: float | np.ndarray, seed: int) -> Predictive:
     """Add the discrepancy ``Normal(0, tau * distance)`` (log scale) to every draw of ``pred``.
 
@@ -223,15 +240,21 @@ class Extrapolation:
         Posterior of the growth rate ``tau``.
     notes
         How it was learned.
+    train_inputs
+        With ``distance="nearest"``: the training runs' law inputs; the distance
+        is then :func:`decades_from_nearest` instead of decades beyond ``train_max``.
     """
 
     by: str
     train_max: float
     growth: GrowthPosterior
     notes: tuple[str, ...] = ()
+    train_inputs: Mapping[str, np.ndarray] | None = None
 
     def distance(self, inputs: Mapping[str, Any]) -> np.ndarray:
         """Decades beyond the training range of points given by their inputs (``C`` from ``6 N D`` when needed)."""
+        if self.train_inputs is not None:
+            return decades_from_nearest(inputs, self.train_inputs)
         if self.by in inputs:
             values = np.asarray(inputs[self.by], dtype=float)
         elif self.by == "C" and {"N", "D"} <= set(inputs):
@@ -253,4 +276,7 @@ class Extrapolation:
 
     def describe(self) -> str:
         """One line for a forecast's notes."""
-        return f"widened beyond the training range ({self.by} <= {self.train_max:.4g}): " + self.growth.describe()
+        where = (
+            "by the distance to the nearest training run" if self.train_inputs is not None else f"beyond {self.by} <= {self.train_max:.4g}"
+        )
+        return f"widened {where}: " + self.growth.describe()

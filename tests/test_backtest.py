@@ -252,3 +252,15 @@ def test_a_group_axis_named_model_does_not_overwrite_the_forecaster_column():
     result = backtest(renamed, [Oracle("good")], cuts=(0.1,), by="N")
     assert set(result.forecasts["model"]) == {"good"}
     assert {"a", "b"} <= set(result.table(group="model")["model_group"])
+
+
+def test_distance_to_the_nearest_training_run_sees_a_ratio_extrapolation():
+    from bayeslaw.extrapolation import decades_from_nearest
+
+    train = {"N": np.array([1e8, 1e9]), "D": np.array([2e9, 2e10])}  # 20 tokens per parameter
+    points = {"N": np.array([1e8, 1e10, 1e9]), "D": np.array([2e9, 2e11, 2e9])}
+    d = decades_from_nearest(points, train)
+    assert d[0] == 0 and d[1] == pytest.approx(np.sqrt(2))
+    assert d[2] == pytest.approx(1.0)  # 2 tokens per parameter, inside the training compute: 1 decade off in D
+    with pytest.raises(ValueError, match="lack"):
+        decades_from_nearest({"N": np.array([1.0])}, train)
