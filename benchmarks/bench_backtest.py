@@ -11,8 +11,9 @@ forecast. Candidates, per dataset ("default" = the model shipped for that data:
 - ``default``: today's default;
 - ``default-nu``: (a) the Student-t nu prior ``Gamma(5, 0.25)`` (mean 20, P(nu < 2) < 0.001, P(nu < 4) < 0.004)
   instead of ``Gamma(2, 0.1)`` (P(nu < 2) = 0.018), overriding only that prior in code;
-- ``...+growth``: (b) the extrapolation discrepancy of :mod:`bayeslaw.extrapolation` (growth rate learned by
-  internal backtests on the training runs);
+- ``...+growth``: (b) the recommended forecast: the extrapolation discrepancy of :mod:`bayeslaw.extrapolation`
+  (posterior of the growth rate learned from the point forecasts of internal backtests on the training runs,
+  integrated over per draw);
 - ``stack(...)``: (c) LFO stacking of the default with ``kaplan`` (and ``chinchilla`` for over-training);
   weights from internal cuts of the training runs;
 - ``pointfit``: the approach-3 point fit with 100 bootstrap refits (laws over N, D only).
