@@ -67,13 +67,14 @@ class Comparison(ResultContract):
     pareto_k_max: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
     prob: float = CREDIBLE_INTERVAL
+    unconverged: tuple[str, ...] = field(default_factory=tuple)
     banner: str = ""
     title: ClassVar[str] = "PSIS-LOO model comparison (higher ELPD is better)"
 
     @property
     def notes(self) -> tuple[str, ...]:  # type: ignore[override]
-        """The Pareto k warnings."""
-        return self.warnings
+        """WARNING lines for fits that did not converge, then the Pareto k warnings."""
+        return (*self.unconverged, *self.warnings)
 
     @property
     def draws(self) -> xr.Dataset:
@@ -135,8 +136,9 @@ class Comparison(ResultContract):
             "PSIS-LOO model comparison (higher elpd_loo is better; elpd_diff is relative to the best fit)",
             self.ranking[cols].to_string(float_format=lambda v: f"{v:.4g}"),
         ]
+        lines += list(self.unconverged)
         if self.warnings:
-            lines += [w if w.startswith("WARNING") else f"WARNING: {w}" for w in self.warnings]
+            lines += [f"WARNING: {w}" for w in self.warnings]
         else:
             lines.append(f"Pareto k OK: every observation has k <= {self.pareto_k_max} in every fit")
         return "\n".join(lines)
@@ -278,8 +280,9 @@ def compare(
             warnings.warn(note, ParetoKWarning, stacklevel=2)
     banners = {fit_.diagnostics.banner() for fit_ in fits.values()}
     banner = "; ".join(f"{name}: {fit_.diagnostics.banner()}" for name, fit_ in fits.items()) if len(banners) > 1 else banners.pop()
-    notes = [*unconverged, *notes]
-    return Comparison(ranking=table, pointwise=frame, pareto_k_max=pareto_k_max, warnings=tuple(notes), banner=banner)
+    return Comparison(
+        ranking=table, pointwise=frame, pareto_k_max=pareto_k_max, warnings=tuple(notes), banner=banner, unconverged=tuple(unconverged)
+    )
 
 
 __all__ = ["Comparison", "ParetoKWarning", "check_same_data", "compare"]
