@@ -86,6 +86,11 @@ class Split:
         return decades_beyond(by_values(self.test, self.by), self.train_max)
 
 
+def _spans(data: ScalingData, by: str) -> bool:
+    """Whether ``data`` has at least two distinct values of ``by`` (a law can be fitted along it)."""
+    return np.unique(by_values(data, by)).size >= 2
+
+
 def by_values(data: ScalingData, by: str) -> np.ndarray:
     """Column ``by`` of ``data``; compute ``C`` is ``6 N D`` when the data have ``N`` and ``D`` but no ``C`` column."""
     if by in data.frame:
@@ -158,7 +163,7 @@ class Context:
         """Internal cuts of a training set at ``x_max / 10^k``, for learning from the training runs alone."""
         top = float(by_values(train, self.by).max())
         splits = [split_at(train, top / 10**k, self.by, INNER_MIN_TRAIN) for k in self.inner_decades]
-        return [s for s in splits if s is not None]
+        return [s for s in splits if s is not None and _spans(s.train, self.by)]
 
 
 class Forecaster(Protocol):
@@ -423,8 +428,10 @@ def learn_extrapolation(
     preds, ys, dists, notes = [], [], [], []
     for k in inner_decades:
         split = split_at(data, top / 10**k, by, INNER_MIN_TRAIN)
-        if split is None:
-            notes.append(f"internal cut at 1/10^{k:g} of the largest {by}: too few training runs or nothing beyond; skipped")
+        if split is None or not _spans(split.train, by):
+            notes.append(
+                f"internal cut at 1/10^{k:g} of the largest {by}: too few training runs (or one {by} value) or nothing beyond; skipped"
+            )
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
