@@ -75,7 +75,7 @@ def test_fit_forecast_is_widened_beyond_the_training_range_only(chinchilla_fit):
     sd_wide = np.log(wide.draws["observation"]).std(("chain", "draw")).values
     expected = np.sqrt(sd_plain**2 + (0.05 * dist) ** 2)
     np.testing.assert_allclose(sd_wide[1:], expected[1:], rtol=0.1)
-    assert "widened beyond the training range" in wide.notes[0]
+    assert wide.notes[0].startswith("widened beyond C <= ") and "learned on 10 internal held-out runs" in wide.notes[0]
     with pytest.raises(ValueError, match="lack"):
         Extrapolation(by="examples", train_max=1.0, growth=prior_growth()).distance({"N": n, "D": d})
 
