@@ -27,18 +27,28 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
-from bayeslaw.constants import DEFAULT_SEED, RHAT_MAX
+from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, FLOPS_PER_PARAM_TOKEN, RHAT_MAX
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning
-from bayeslaw.extrapolation import decades_beyond, learn_growth, widen
+from bayeslaw.extrapolation import (
+    Extrapolation,
+    GrowthPosterior,
+    decades_beyond,
+    decades_from_nearest,
+    learn_growth,
+    prior_growth,
+    widen,
+)
 from bayeslaw.fit import Fit, fit
 from bayeslaw.pointfit import PointFit, bootstrap, fit_arrays, start_grid
 from bayeslaw.predictive import COVERAGE_LEVELS, Predictive, mixture, score_points
+from bayeslaw.result_contract import ResultContract
 from bayeslaw.spec import ModelSpec
 from bayeslaw.stacking import stacking_weights
 
@@ -68,12 +78,26 @@ class Split:
     @property
     def train_max(self) -> float:
         """Largest ``by`` value among the training runs."""
-        return float(self.train.values(self.by).max())
+        return float(by_values(self.train, self.by).max())
 
     @property
     def distance(self) -> np.ndarray:
         """Decades beyond the training range of every held-out run."""
-        return decades_beyond(self.test.values(self.by), self.train_max)
+        return decades_beyond(by_values(self.test, self.by), self.train_max)
+
+
+def _spans(data: ScalingData, by: str) -> bool:
+    """Whether ``data`` has at least two distinct values of ``by`` (a law can be fitted along it)."""
+    return np.unique(by_values(data, by)).size >= 2
+
+
+def by_values(data: ScalingData, by: str) -> np.ndarray:
+    """Column ``by`` of ``data``; compute ``C`` is ``6 N D`` when the data have ``N`` and ``D`` but no ``C`` column."""
+    if by in data.frame:
+        return data.values(by)
+    if by == "C" and {"N", "D"} <= set(data.frame.columns):
+        return FLOPS_PER_PARAM_TOKEN * data.values("N") * data.values("D")
+    raise ValueError(f"by={by!r} is not a column of the data (columns: {list(data.frame.columns)})")
 
 
 #: Columns of the per-run table that a group axis of the same name would overwrite.
@@ -91,9 +115,7 @@ def split_at(data: ScalingData, limit: float, by: str, min_train: int = 1) -> Sp
     Held-out runs of a group with no training run cannot be forecast; they are
     left out and the split's notes say how many.
     """
-    if by not in data.frame:
-        raise ValueError(f"by={by!r} is not a column of the data (columns: {list(data.frame.columns)})")
-    values = data.values(by)
+    values = by_values(data, by)
     mask = values <= limit
     if mask.sum() < min_train or mask.all():
         return None
@@ -122,20 +144,26 @@ class Context:
     inner_decades: Sequence[float] = INNER_CUT_DECADES
     cache: dict[tuple[str, tuple[str, ...]], Fit] = field(default_factory=dict)
 
-    def fit(self, model: ModelLike, train: ScalingData) -> Fit:
-        """The fit of ``model`` on ``train`` (computed once per model and training set)."""
+    def fit(self, model: ModelLike | Fit, train: ScalingData) -> Fit:
+        """The fit of ``model`` on ``train`` (computed once per model and training set).
+
+        A :class:`~bayeslaw.Fit` is refitted with its own spec, sampler settings and seed.
+        """
         key = (_model_key(model), tuple(str(i) for i in train.frame.index))
         if key not in self.cache:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)  # recorded per fit in the results
-                self.cache[key] = fit(train, model, random_seed=self.seed, **self.sampler)
+                if isinstance(model, Fit):
+                    self.cache[key] = model.refit(train)
+                else:
+                    self.cache[key] = fit(train, model, random_seed=self.seed, **self.sampler)
         return self.cache[key]
 
     def inner_splits(self, train: ScalingData) -> list[Split]:
         """Internal cuts of a training set at ``x_max / 10^k``, for learning from the training runs alone."""
-        top = float(train.values(self.by).max())
+        top = float(by_values(train, self.by).max())
         splits = [split_at(train, top / 10**k, self.by, INNER_MIN_TRAIN) for k in self.inner_decades]
-        return [s for s in splits if s is not None]
+        return [s for s in splits if s is not None and _spans(s.train, self.by)]
 
 
 class Forecaster(Protocol):
@@ -148,7 +176,9 @@ class Forecaster(Protocol):
     def inner(self, ctx: Context, train: ScalingData) -> list[tuple[Predictive, Split]]: ...
 
 
-def _model_key(model: ModelLike) -> str:
+def _model_key(model: ModelLike | Fit) -> str:
+    if isinstance(model, Fit):
+        return f"fit:{id(model)}"
     if isinstance(model, ModelSpec):
         return model.to_json()
     if isinstance(model, Mapping):
@@ -195,6 +225,8 @@ class Model:
     def name(self) -> str:
         if self.label:
             return self.label
+        if isinstance(self.model, Fit):
+            return self.model.spec.name
         return self.model.name if isinstance(self.model, ModelSpec) else str(self.model)
 
     def forecast(self, ctx: Context, split: Split) -> Predictive:
@@ -321,7 +353,13 @@ class Stack:
 
 @dataclass(frozen=True)
 class Growth:
-    """A forecaster widened by the extrapolation discrepancy, its growth rate learned by internal backtests."""
+    """A forecaster widened by the extrapolation discrepancy, its growth rate learned by internal backtests.
+
+    The growth rate's posterior (:func:`bayeslaw.extrapolation.learn_growth`) is
+    learned from the base forecaster's internal backtests of the training runs;
+    every forecast draw gets its own ``tau`` from it. Without an internal cut
+    that keeps enough training runs, the prior alone widens the forecast.
+    """
 
     base: ModelLike | Forecaster
     label: str | None = None
@@ -330,47 +368,157 @@ class Growth:
     def name(self) -> str:
         return self.label or _as_forecaster(self.base).name + "+growth"
 
-    def growth_rate(self, ctx: Context, train: ScalingData) -> tuple[float, list[str]]:
-        """The learned ``tau`` (log scale per decade) and notes."""
+    def growth_rate(self, ctx: Context, train: ScalingData) -> tuple[GrowthPosterior, list[str]]:
+        """The growth rate's posterior (log scale per decade) and notes."""
         inner = _as_forecaster(self.base).inner(ctx, train)
         if not inner:
-            return 0.0, ["no internal cut had enough training runs: no extrapolation widening learned"]
-        tau = learn_growth(
+            growth = prior_growth()
+            return growth, ["no internal cut had enough training runs: " + growth.describe()]
+        growth = learn_growth(
             [p for p, _ in inner], [s.test.values(s.test.target) for _, s in inner], [s.distance for _, s in inner], seed=ctx.seed
         )
-        return tau, [f"growth rate learned on {sum(len(s.test) for _, s in inner)} internal held-out runs: {tau:.3g} per decade"]
+        return growth, [growth.describe()]
 
     def forecast(self, ctx: Context, split: Split) -> Predictive:
-        tau, notes = self.growth_rate(ctx, split.train)
+        growth, notes = self.growth_rate(ctx, split.train)
         base = _as_forecaster(self.base).forecast(ctx, split)
-        out = widen(base, split.distance, tau, ctx.seed + 29)
-        return Predictive(out.mean, out.observation, out.loc, out.scale, out.df, out.converged, (*out.notes, *notes))
+        out = widen(base, split.distance, growth.sample(base.n_draws, ctx.seed + 31), ctx.seed + 29)
+        return Predictive(out.mean, out.observation, out.loc, out.scale, out.df, out.converged, (*out.notes, *notes), out.chains_agree)
 
     def inner(self, ctx: Context, train: ScalingData) -> list[tuple[Predictive, Split]]:
         raise NotImplementedError("Growth is the outermost forecaster; stack the bases, then widen")
 
 
+def learn_extrapolation(
+    fit_: Fit, by: str = "C", *, distance: str = "by", inner_decades: Sequence[float] = INNER_CUT_DECADES
+) -> Extrapolation:
+    """Learn the extrapolation discrepancy of ``fit_`` from internal backtests of its own runs.
+
+    The runs are cut at ``max(by) / 10^k`` for each ``k`` in ``inner_decades``;
+    ``fit_`` is refitted on the runs below each cut (same spec, sampler settings
+    and seed, see :meth:`bayeslaw.Fit.refit`) and forecasts the runs above, and
+    the growth rate's posterior is learned from those forecasts
+    (:func:`bayeslaw.extrapolation.learn_growth`). Pass the result to
+    :meth:`bayeslaw.Fit.forecast` as ``extrapolation=``. Costs one refit per cut.
+
+    Parameters
+    ----------
+    fit_
+        The fit to forecast with.
+    by
+        The column along which extrapolation is measured: ``C`` (compute, from
+        ``6 N D`` when the data have no ``C`` column), or any input column.
+    distance
+        ``"by"``: decades beyond the largest training value of ``by``.
+        ``"nearest"``: decades (log10 of the law's inputs, Euclidean) to the
+        nearest training run, for forecasts that extrapolate in a ratio of the
+        inputs (tokens per parameter) inside the training compute.
+    inner_decades
+        Decades below the largest training value at which the internal cuts lie.
+    """
+    if distance not in ("by", "nearest"):
+        raise ValueError(f"distance must be 'by' or 'nearest', got {distance!r}")
+    inputs = list(fit_.law.inputs)
+
+    def train_points(d: ScalingData) -> dict[str, np.ndarray]:
+        return {k: d.values(k) for k in inputs}
+
+    data = fit_.data
+    top = float(by_values(data, by).max())
+    preds, ys, dists, notes = [], [], [], []
+    for k in inner_decades:
+        split = split_at(data, top / 10**k, by, INNER_MIN_TRAIN)
+        if split is None or not _spans(split.train, by):
+            notes.append(
+                f"internal cut at 1/10^{k:g} of the largest {by}: too few training runs (or one {by} value) or nothing beyond; skipped"
+            )
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            inner_fit = fit_.refit(split.train)
+        pred = predictive_from_fit(inner_fit, split.test, fit_.seed + 11)
+        if not pred.converged:
+            notes.append(f"WARNING: the refit at the internal cut 1/10^{k:g} did not converge: {inner_fit.diagnostics.banner()}")
+        preds.append(pred)
+        ys.append(split.test.values(split.test.target))
+        dists.append(split.distance if distance == "by" else decades_from_nearest(train_points(split.test), train_points(split.train)))
+        notes.append(f"internal cut at 1/10^{k:g}: {len(split.train)} training runs, {len(split.test)} held out")
+    growth = learn_growth(preds, ys, dists, seed=fit_.seed) if preds else prior_growth()
+    nearest = train_points(data) if distance == "nearest" else None
+    return Extrapolation(by=by, train_max=top, growth=growth, notes=tuple(notes), train_inputs=nearest)
+
+
 @dataclass
-class BacktestResult:
-    """Per-run forecasts and their scores; :meth:`table` aggregates them."""
+class BacktestResult(ResultContract):
+    """Per-run forecasts and their scores; :meth:`table` aggregates them.
+
+    Follows the results contract: ``draws`` holds every forecast's predictive
+    draws (``mean`` and ``observation`` over ``sample`` and ``forecast``, one
+    ``forecast`` per cut, model and held-out run, labelled by coordinates
+    ``cut``, ``model``, ``run``, ``observed`` and ``extrapolation``);
+    :meth:`summary` gives their medians and intervals, :meth:`table` the scores.
+    """
 
     forecasts: pd.DataFrame
     predictives: dict[tuple[float, str], Predictive]
     splits: dict[float, Split]
     by: str
     notes: tuple[str, ...] = ()
+    prob: float = CREDIBLE_INTERVAL
+    title: ClassVar[str] = "backtest: forecasts of held-out larger runs"
 
-    def table(self, group: str | None = None, levels: Sequence[float] = COVERAGE_LEVELS) -> pd.DataFrame:
+    @property
+    def draws(self) -> xr.Dataset:
+        """Every forecast's draws (NaN-padded to the largest number of draws), labelled along ``forecast``."""
+        n = max(p.n_draws for p in self.predictives.values())
+        parts = []
+        for (cut, model), pred in self.predictives.items():
+            rows = self.forecasts[(self.forecasts["cut"] == cut) & (self.forecasts["model"] == model)]
+
+            def pad(a: np.ndarray) -> np.ndarray:
+                return np.vstack([a, np.full((n - a.shape[0], a.shape[1]), np.nan)])
+
+            labels = [f"{cut:g}|{model}|{r}" for r in rows["run"]]
+            coords = {
+                "forecast": labels,
+                "cut": ("forecast", rows["cut"].to_numpy(dtype=float)),
+                "model": ("forecast", rows["model"].to_numpy(dtype=str)),
+                "run": ("forecast", rows["run"].to_numpy(dtype=str)),
+                "observed": ("forecast", rows["observed"].to_numpy(dtype=float)),
+                "extrapolation": ("forecast", rows["extrapolation"].to_numpy(dtype=float)),
+            }
+            parts.append(
+                xr.Dataset(
+                    {
+                        "mean": xr.DataArray(pad(pred.mean), dims=("sample", "forecast"), coords=coords),
+                        "observation": xr.DataArray(pad(pred.observation), dims=("sample", "forecast"), coords=coords),
+                    }
+                )
+            )
+        return xr.concat(parts, dim="forecast")
+
+    def table(  # type: ignore[override]
+        self, prob: float | None = None, group: str | None = None, levels: Sequence[float] = COVERAGE_LEVELS
+    ) -> pd.DataFrame:
         """Per cut and model (and ``group`` label): summary scores of the held-out runs.
 
         Columns: ``n``, ``median_abs_pct_error``, ``median_signed_pct_error`` (bias;
         positive = forecast too high), ``cover_mean_<p>`` and ``cover_obs_<p>`` for
-        each level, ``median_width_90`` (relative), ``crps`` (mean, log scale),
-        ``lpd`` (mean), ``max_extrapolation`` (factor in ``by``), ``converged``, ``inf_draws``.
-        A group axis whose name is taken by a column of the table (such as ``model``,
-        the fine-tuning data's axis) is stored as ``<axis>_group``.
+        each level (``prob`` is added to ``levels``), ``median_width_90`` (relative),
+        ``crps`` (mean, log scale), ``lpd`` (mean), ``max_extrapolation`` (factor in
+        ``by``), ``converged``, ``inf_draws``. A group axis whose name is taken by a
+        column of the table (such as ``model``, the fine-tuning data's axis) is
+        stored as ``<axis>_group``.
         """
+        levels = tuple(sorted({*levels, *((prob,) if prob else ())}))
+        missing = [p for p in levels if f"cover_obs_{round(100 * p)}" not in self.forecasts]
+        if missing:
+            raise ValueError(f"coverage at {missing} was not scored; scored levels: {list(COVERAGE_LEVELS)}")
         return summarise(self.forecasts, ["cut", "model", *([group_column(group)] if group else [])], levels)
+
+    def heading(self, prob: float | None = None) -> str:
+        """One line: what was backtested, along which column."""
+        return f"{self.title} (held out along {self.by}; coverage of {prob or self.prob:.0%} and other intervals)"
 
 
 def summarise(forecasts: pd.DataFrame, keys: Sequence[str], levels: Sequence[float] = COVERAGE_LEVELS) -> pd.DataFrame:
@@ -437,14 +585,12 @@ def backtest(
     for cut in cuts:
         if not 0 < cut < 1:
             raise ValueError(f"cuts are fractions of the largest {by!r} in (0, 1); got {cut}")
-    if by not in data.frame:
-        raise ValueError(f"by={by!r} is not a column of the data (columns: {list(data.frame.columns)})")
+    top = float(by_values(data, by).max())
     ctx = context or Context(by=by, seed=seed, sampler=dict(sampler or BACKTEST_SAMPLER))
     forecasters = [_as_forecaster(m) for m in models]
     names = [f.name for f in forecasters]
     if len(set(names)) != len(names):
         raise ValueError(f"forecaster names must be unique; got {names} (give a label=)")
-    top = float(data.values(by).max())
     rows, predictives, splits, notes = [], {}, {}, []
     for cut in cuts:
         split = split_at(data, cut * top, by)
@@ -463,8 +609,8 @@ def backtest(
             scores.insert(0, "cut", cut)
             for axis in split.test.groups:
                 scores[group_column(axis)] = split.test.frame[axis].to_numpy(dtype=str)
-            scores[by] = split.test.values(by)
-            scores["extrapolation"] = split.test.values(by) / split.train_max
+            scores[by] = by_values(split.test, by)
+            scores["extrapolation"] = scores[by] / split.train_max
             scores["n_train"] = len(split.train)
             scores["converged"] = pred.converged
             scores["notes"] = "; ".join(pred.notes)

@@ -592,9 +592,99 @@ def cmd_predict(args: argparse.Namespace) -> int:
         table = fitted.predict(  # type: ignore[attr-defined]
             args.params, args.tokens, skill=args.skill, datamix=args.datamix, prob=args.prob, seed=args.seed, **inputs
         )
+    from bayeslaw.trust import fit_signals, forecast_signals
+
     print(fitted.diagnostics.banner())  # type: ignore[attr-defined]
     print(f"Forecasts: medians and {args.prob:.0%} intervals of the law's mean and of a new observation")
     print(predict_text(table, args.prob))
+    points = {k: table[k].to_numpy(dtype=float) for k in ("N", "D", "C") if k in table}
+    for line in [*fit_signals(fitted), *forecast_signals(fitted, points)]:  # type: ignore[arg-type]
+        if not line.startswith("WARNING: NOT CONVERGED") and "did not converge" not in line:  # the banner above says so
+            print(line)
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Fit each model on the runs at or below each cut and forecast every larger run; print the scores.
+
+    A cut is a fraction of the largest value of ``--by`` (compute C by default,
+    6ND when the CSV has no compute column). With ``--growth`` each model is also
+    scored widened by its learned extrapolation discrepancy (the recommended
+    forecast), and ``--pointfit`` adds the approach-3 point fit with its bootstrap.
+    """
+    path = Path(args.data)
+    if not path.exists():
+        raise CLIError(f"no such data file: {path}")
+    if path.is_dir():
+        raise CLIError(f"{path} is a folder, not a CSV file")
+    args.cut = args.cut or [0.1, 0.01]
+    for cut in args.cut:
+        if not 0 < cut < 1:
+            raise CLIError(f"--cut must be a fraction of the largest {args.by} in (0, 1), got {cut:g}")
+    columns = column_mapping(args)
+    models = args.model or ["chinchilla"]
+    _check_backend(args)
+
+    from bayeslaw.data import ScalingData
+    from bayeslaw.laws import get_law
+
+    laws = []
+    for model in models:
+        try:
+            laws.append(get_law(_spec_law(model)))
+        except KeyError as err:
+            raise CLIError(f"model {model!r}: {err.args[0]}") from None
+    target = args.target or laws[0].target
+    wanted = sorted({k for law in laws for k in law.inputs})
+    inputs = None if set(wanted) <= {"N", "D"} else wanted
+    data = ScalingData.from_csv(path, target=target, inputs=inputs, columns=columns)
+    with _allowed(args):
+        from bayeslaw.backtest import Growth, PointFitBootstrap, backtest
+
+        forecasters: list[object] = list(models)
+        if args.growth:
+            forecasters += [Growth(m) for m in models]
+        if args.pointfit:
+            forecasters.append(PointFitBootstrap())
+        sampler = {k: v for k, v in _sampler_kwargs(args).items() if k in ("draws", "tune", "chains") and v is not None}
+        _status(f"bayeslaw backtest: {data!r}; models {models}; cuts {args.cut} of the largest {args.by}")
+        result = backtest(
+            data, forecasters, cuts=args.cut, by=args.by, seed=args.seed, sampler={"draws": 500, "tune": 500, "chains": 4, **sampler}
+        )  # type: ignore[arg-type]
+    table = result.table(args.prob)
+    key = f"{round(100 * args.prob)}"
+    shown = table[
+        [
+            "cut",
+            "model",
+            "n",
+            "median_abs_pct_error",
+            "median_signed_pct_error",
+            f"cover_obs_{key}",
+            f"cover_mean_{key}",
+            "median_width_90",
+            "crps",
+            "lpd",
+            "max_extrapolation",
+            "converged",
+        ]
+    ]
+    print(f"Backtest along {args.by}: fit on runs <= cut x max({args.by}), forecast every larger run")
+    print(
+        f"coverage of {args.prob:.0%} intervals (new observation / law's mean), median |error| and bias in %, "
+        "median relative 90% width, mean CRPS (log scale, lower is better) and log predictive density (higher is better)"
+    )
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for note in result.notes:
+        print(f"note: {note}")
+    flagged = result.forecasts.groupby(["cut", "model"], sort=False)["notes"].first()
+    for (cut, model), notes in flagged.items():
+        for line in str(notes).split("; "):
+            if line.startswith(("WARNING", "CAUTION")):
+                print(f"{line} [cut {cut:g}, {model}]")
+    if args.out:
+        result.forecasts.drop(columns=["notes"]).to_csv(args.out, index=False)
+        print(f"wrote per-run forecasts to {args.out}")
     return 0
 
 
@@ -755,6 +845,36 @@ def build_parser() -> argparse.ArgumentParser:
     pred.set_defaults(func=cmd_predict)
 
     add_report_parser(sub)
+
+    bt = sub.add_parser(
+        "backtest", help="fit on the smaller runs, forecast the larger ones, score the forecasts", description=cmd_backtest.__doc__
+    )
+    bt.add_argument("data", help="CSV file, one row per training run")
+    bt.add_argument("--model", action="append", default=None, help="model to backtest (repeatable; default chinchilla)")
+    bt.add_argument(
+        "--cut",
+        type=_positive_float,
+        action="append",
+        default=None,
+        help="fraction of the largest --by value (repeatable; default 0.1 and 0.01)",
+    )
+    bt.add_argument("--by", default="C", help="column along which runs are held out (default C, compute)")
+    bt.add_argument("--target", default=None, help="canonical response (default: the law's, usually 'loss')")
+    bt.add_argument("--growth", action="store_true", help="also score each model widened by its learned extrapolation discrepancy")
+    bt.add_argument("--pointfit", action="store_true", help="also score the approach-3 point fit with 100 bootstrap refits")
+    bt.add_argument("--out", default=None, help="write the per-run forecasts and scores to this CSV")
+    bcols = bt.add_argument_group("column mapping")
+    bcols.add_argument("--params-col", help="column with model size N (parameters)")
+    bcols.add_argument("--tokens-col", help="column with training tokens D")
+    bcols.add_argument("--compute-col", help="column with training compute C (FLOPs)")
+    bcols.add_argument("--loss-col", help="column with the loss")
+    bcols.add_argument("--skill-col", help="column with the skill / eval-set label")
+    bcols.add_argument("--datamix-col", help="column with the data-mix label")
+    bcols.add_argument("--map", action="append", metavar="NAME=COLUMN", help="map any canonical variable to a column (repeatable)")
+    _add_sampler_options(bt)
+    _add_prob(bt)
+    _add_allow(bt)
+    bt.set_defaults(func=cmd_backtest, cut=None)
 
     models = sub.add_parser("models", help="list shipped model specs", description=cmd_models.__doc__)
     models.set_defaults(func=cmd_models)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,9 @@ from scipy import stats
 
 from bayeslaw import results
 from bayeslaw.constants import CREDIBLE_INTERVAL, OBSERVED, PARETO_K_MAX
+from bayeslaw.lfo import LfoComparison, compare_lfo
 from bayeslaw.result_contract import ResultContract
+from bayeslaw.stacking import check_members
 
 if TYPE_CHECKING:
     from bayeslaw.fit import Fit
@@ -65,13 +67,14 @@ class Comparison(ResultContract):
     pareto_k_max: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
     prob: float = CREDIBLE_INTERVAL
+    unconverged: tuple[str, ...] = field(default_factory=tuple)
     banner: str = ""
     title: ClassVar[str] = "PSIS-LOO model comparison (higher ELPD is better)"
 
     @property
     def notes(self) -> tuple[str, ...]:  # type: ignore[override]
-        """The Pareto k warnings."""
-        return self.warnings
+        """WARNING lines for fits that did not converge, then the Pareto k warnings."""
+        return (*self.unconverged, *self.warnings)
 
     @property
     def draws(self) -> xr.Dataset:
@@ -133,6 +136,7 @@ class Comparison(ResultContract):
             "PSIS-LOO model comparison (higher elpd_loo is better; elpd_diff is relative to the best fit)",
             self.ranking[cols].to_string(float_format=lambda v: f"{v:.4g}"),
         ]
+        lines += list(self.unconverged)
         if self.warnings:
             lines += [f"WARNING: {w}" for w in self.warnings]
         else:
@@ -173,32 +177,67 @@ def check_same_data(fits: Mapping[str, Fit]) -> None:
             )
 
 
-def compare(fits: Mapping[str, Fit], *, pareto_k_max: float = PARETO_K_MAX, warn: bool = True) -> Comparison:
-    """Rank fits of the same data by PSIS-LOO.
+def compare(
+    fits: Mapping[str, Fit],
+    *,
+    method: str = "loo",
+    pareto_k_max: float = PARETO_K_MAX,
+    warn: bool = True,
+    allow_unconverged: bool | None = None,
+    **lfo_options: Any,
+) -> Comparison | LfoComparison:
+    """Rank fits of the same data by PSIS-LOO (``method="loo"``) or leave-future-out (``method="lfo"``).
 
     Parameters
     ----------
     fits
         ``{name: Fit}``, at least two, all fitted to the same observations.
+    method
+        ``"loo"``: PSIS-LOO on the fits' draws (how well each law interpolates).
+        ``"lfo"``: exact leave-future-out (:func:`bayeslaw.lfo.compare_lfo`): each
+        fit is refitted, with its own spec, sampler settings and seed, on the
+        runs at or below each cut and scored on every run beyond (how well each
+        law extrapolates, which is what a forecast does). ``lfo_options`` (``cuts``,
+        ``by``) go to it.
     pareto_k_max
         Pareto k above which an observation's LOO estimate is unreliable.
     warn
         Issue a :class:`ParetoKWarning` per fit with unreliable observations
         (the warnings are kept in the result either way).
+    allow_unconverged
+        Whether fits that did not pass their convergence checks may be compared.
+        ``True``: they are ranked and flagged (a ``WARNING`` note, the ranking's
+        ``converged`` column and a warning); ``False``: they are refused with
+        :class:`~bayeslaw.stacking.UnconvergedMemberError`. Default: flag for
+        ``"loo"`` (the fits are given), refuse for ``"lfo"`` (its refits at the
+        cuts must converge, or the law choice rests on bad densities).
 
     Returns
     -------
-    Comparison
+    Comparison or LfoComparison
         The ranking table, pointwise contributions and reliability notes.
 
     Raises
     ------
     ValueError
         Fewer than two fits, or fits of different observations / likelihood scales.
+    UnconvergedMemberError
+        A fit (or, for LFO, a refit) did not converge and ``allow_unconverged`` is False.
     """
     if not isinstance(fits, Mapping) or len(fits) < 2:
         raise ValueError("compare needs a mapping {name: Fit} with at least two fits")
+    if method not in ("loo", "lfo"):
+        raise ValueError(f"method must be 'loo' or 'lfo', got {method!r}")
     check_same_data(fits)
+    allow = (method == "loo") if allow_unconverged is None else allow_unconverged
+    unconverged = check_members(list(fits), [f.converged for f in fits.values()], allow_unconverged=allow)
+    for line in unconverged:
+        warnings.warn(line, UserWarning, stacklevel=2)
+    if method == "lfo":
+        first = next(iter(fits.values()))
+        return compare_lfo(first.data, dict(fits), seed=first.seed, allow_unconverged=allow, **lfo_options)
+    if lfo_options:
+        raise ValueError(f"options {sorted(lfo_options)} apply only to method='lfo'")
     first = next(iter(fits.values()))
     obs = [str(i) for i in first.data.frame.index]
     elpds = {}
@@ -231,6 +270,7 @@ def compare(fits: Mapping[str, Fit], *, pareto_k_max: float = PARETO_K_MAX, warn
     table["rank"] = table["rank"].astype(int)
     table["n_bad_k"] = [stats[n]["n_bad_k"] for n in table.index]
     table["max_k"] = [stats[n]["max_k"] for n in table.index]
+    table["converged"] = [fits[n].converged for n in table.index]
     table.index.name = "fit"
     frame = pd.DataFrame(pointwise, index=pd.Index(obs, name="obs"))
     frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["quantity", "fit"])
@@ -240,7 +280,9 @@ def compare(fits: Mapping[str, Fit], *, pareto_k_max: float = PARETO_K_MAX, warn
             warnings.warn(note, ParetoKWarning, stacklevel=2)
     banners = {fit_.diagnostics.banner() for fit_ in fits.values()}
     banner = "; ".join(f"{name}: {fit_.diagnostics.banner()}" for name, fit_ in fits.items()) if len(banners) > 1 else banners.pop()
-    return Comparison(ranking=table, pointwise=frame, pareto_k_max=pareto_k_max, warnings=tuple(notes), banner=banner)
+    return Comparison(
+        ranking=table, pointwise=frame, pareto_k_max=pareto_k_max, warnings=tuple(notes), banner=banner, unconverged=tuple(unconverged)
+    )
 
 
 __all__ = ["Comparison", "ParetoKWarning", "check_same_data", "compare"]

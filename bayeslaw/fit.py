@@ -26,6 +26,7 @@ from bayeslaw.compiled import sample_data
 from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, SKILL_DIM
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning, Diagnostics, check_convergence
+from bayeslaw.extrapolation import Extrapolation
 from bayeslaw.families import Family, get_family
 from bayeslaw.forecast import (
     POINT_DIM,
@@ -282,18 +283,33 @@ class Fit:
         datamix: Any = None,
         prob: float = CREDIBLE_INTERVAL,
         seed: int | None = None,
+        extrapolation: Extrapolation | None = None,
         **inputs: Any,
     ) -> ForecastResult:
         """:meth:`predict` as a result object: per-draw ``mean`` and ``observation``, each point's inputs and labels as coordinates.
 
         ``.table()`` gives 'median [lower, upper]' strings, ``.summary()`` a tidy
         frame and ``.intervals()`` the numeric table :meth:`predict` returns.
+
+        ``extrapolation``: the learned extrapolation discrepancy of this fit
+        (:func:`bayeslaw.backtest.learn_extrapolation`). Points beyond the
+        training range are then widened by it, more the further out they lie
+        (the recommended forecast of a larger run; see the README's
+        "Forecasting a larger run"). Without it, the band is the law's alone.
         """
         table, draws = self.predict(
             params, tokens, select=select, skill=skill, datamix=datamix, prob=prob, seed=seed, return_draws=True, **inputs
         )
         coords = {str(c): (POINT_DIM, table[c].to_numpy()) for c in table.columns if not c.startswith(("mean_", "observation_"))}
-        return ForecastResult(draws=draws.assign_coords(coords), prob=prob, banner=self.diagnostics.banner())
+        notes: tuple[str, ...] = ()
+        if extrapolation is not None:
+            given = {c: table[c].to_numpy(dtype=float) for c in self.law.inputs}
+            distance = extrapolation.distance(given)
+            widen_seed = stream_seed(self.seed if seed is None else seed, "extrapolation")
+            draws = extrapolation.widen_draws(draws, distance, POINT_DIM, widen_seed)
+            coords["decades_beyond"] = (POINT_DIM, distance)
+            notes = (extrapolation.describe(),)
+        return ForecastResult(draws=draws.assign_coords(coords), prob=prob, notes=notes, banner=self.diagnostics.banner())
 
     def _repr_html_(self) -> str:
         """Notebook view: the model, the data, the convergence banner, the notes and the parameter table."""

@@ -11,20 +11,28 @@ to the best, and gives the stacking weights (Yao et al. 2018) of the same densit
 Members that did not converge at any cut are refused
 (:class:`bayeslaw.stacking.UnconvergedMemberError`) unless ``allow_unconverged=True``,
 in which case they are kept and flagged in the table and the notes.
+
+:func:`stack_fits` turns the stacking weights into a :class:`StackedFit` whose
+``compute_optimal`` mixes the members' per-draw optima by weight.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import xarray as xr
+from scipy import stats
 
-from bayeslaw.backtest import BACKTEST_SAMPLER, Context, Model, ModelLike, split_at
-from bayeslaw.constants import DEFAULT_SEED
+from bayeslaw.backtest import BACKTEST_SAMPLER, Context, Model, ModelLike, by_values, split_at
+from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED
 from bayeslaw.data import ScalingData
+from bayeslaw.fit import Fit
+from bayeslaw.optimum import OptimumResult
+from bayeslaw.result_contract import ResultContract
 from bayeslaw.stacking import check_members, stacking_weights
 
 #: Default LFO cuts (fractions of the largest ``by`` value).
@@ -32,12 +40,16 @@ LFO_CUTS: tuple[float, ...] = (0.3, 0.1)
 
 
 @dataclass(frozen=True)
-class LfoComparison:
+class LfoComparison(ResultContract):
     """Leave-future-out comparison of models.
+
+    Its :meth:`summary` gives each model's ``elpd_lfo`` and its difference to
+    the best with a normal-approximation interval (estimate +- z * standard
+    error, as for PSIS-LOO); ``draws`` holds the pointwise log densities.
 
     Attributes
     ----------
-    table
+    ranking
         One row per model, best first: ``elpd_lfo``, ``se``, ``elpd_diff``,
         ``se_diff`` (to the best), ``weight`` (stacking), ``n_held_out``, ``converged``.
     pointwise
@@ -46,19 +58,69 @@ class LfoComparison:
         Cuts used and WARNING lines for unconverged members.
     """
 
-    table: pd.DataFrame
+    ranking: pd.DataFrame
     pointwise: pd.DataFrame
-    notes: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    prob: float = CREDIBLE_INTERVAL
+    banner: str = ""
+    title: ClassVar[str] = "leave-future-out model comparison (higher elpd_lfo is better)"
 
     @property
     def best(self) -> str:
         """Name of the model with the highest ``elpd_lfo``."""
-        return str(self.table.index[0])
+        return str(self.ranking.index[0])
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Stacking weights by model."""
+        return {str(k): float(v) for k, v in self.ranking["weight"].items()}
+
+    @property
+    def draws(self) -> xr.Dataset:
+        """Pointwise log predictive densities over ``heldout`` (cut/run labels) and ``model``."""
+        index = self.pointwise.index.to_numpy(dtype=str)
+        coords = {"heldout": index, "model": list(self.pointwise.columns), "cut": ("heldout", [i.split("/", 1)[0] for i in index])}
+        return xr.Dataset({"lpd_i": xr.DataArray(self.pointwise.to_numpy(), dims=("heldout", "model"), coords=coords)})
+
+    def summary(self, prob: float | None = None) -> pd.DataFrame:
+        """Tidy: ``elpd_lfo`` and ``elpd_diff`` per model, median = estimate, lower/upper = estimate -+ z * se."""
+        z = float(stats.norm.ppf(0.5 + (prob or self.prob) / 2))
+        rows = []
+        for name, row in self.ranking.iterrows():
+            for quantity, se in (("elpd_lfo", "se"), ("elpd_diff", "se_diff")):
+                est, err = float(row[quantity]), float(row[se]) if np.isfinite(row[se]) else 0.0
+                rows.append({"quantity": quantity, "model": name, "median": est, "lower": est - z * err, "upper": est + z * err})
+        return pd.DataFrame(rows)
+
+    def extra_columns(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Stacking weight, held-out runs and convergence per model, best first."""
+        table = table.loc[list(self.ranking.index)]
+        for col in ("weight", "n_held_out", "converged"):
+            table[col] = self.ranking[col].to_numpy()
+        return table
+
+    def report(self) -> str:
+        """Plain-text ranking with the notes."""
+        lines = [self.title, self.ranking.to_string(float_format=lambda v: f"{v:.4g}")]
+        return "\n".join([*lines, *self.notes])
+
+    def __repr__(self) -> str:
+        return self.report()
+
+
+def _named(models: Sequence[ModelLike | Fit] | Mapping[str, ModelLike | Fit]) -> dict[str, ModelLike | Fit]:
+    if isinstance(models, Mapping):
+        return dict(models)
+    named: dict[str, ModelLike | Fit] = {}
+    for m in models:
+        name = m.spec.name if isinstance(m, Fit) else Model(m).name
+        named[name] = m
+    return named
 
 
 def compare_lfo(
     data: ScalingData | pd.DataFrame,
-    models: Sequence[ModelLike] | Mapping[str, ModelLike],
+    models: Sequence[ModelLike | Fit] | Mapping[str, ModelLike | Fit],
     *,
     cuts: Sequence[float] = LFO_CUTS,
     by: str = "C",
@@ -74,25 +136,27 @@ def compare_lfo(
     data
         The runs.
     models
-        Model names / specs, or ``{label: model}``.
+        Model names / specs, or ``{label: model}``; a :class:`~bayeslaw.Fit` is
+        refitted with its own spec, sampler settings and seed.
     cuts
         Fractions of the largest ``by`` value; every model is refitted on the runs at or below each.
     by
-        Column along which the future is held out.
+        Column along which the future is held out (``C`` is ``6 N D`` when the data have no ``C`` column).
     seed, sampler
-        Seed and sampler settings of every refit (default 4 x 500 draws).
+        Seed and sampler settings of every refit of a named model (default 4 x 500 draws).
     allow_unconverged
-        Keep members whose refits did not converge (flagged) instead of raising.
+        Keep members whose refits did not converge (flagged) instead of raising
+        :class:`~bayeslaw.stacking.UnconvergedMemberError`.
     context
         Share fits with a backtest.
     """
     if isinstance(data, pd.DataFrame):
         data = ScalingData.from_frame(data)
-    named = dict(models) if isinstance(models, Mapping) else {Model(m).name: m for m in models}
+    named = _named(models)
     if len(named) < 2:
         raise ValueError("compare at least two models")
     ctx = context or Context(by=by, seed=seed, sampler=dict(sampler or BACKTEST_SAMPLER))
-    top = float(data.values(by).max())
+    top = float(by_values(data, by).max())
     columns: dict[str, list[np.ndarray]] = {name: [] for name in named}
     converged = dict.fromkeys(named, True)
     index: list[str] = []
@@ -105,7 +169,7 @@ def compare_lfo(
         y = split.test.values(split.test.target)
         index += [f"{cut:g}/{i}" for i in split.test.frame.index]
         for name, model in named.items():
-            pred = Model(model, label=name).forecast(ctx, split)
+            pred = Model(model, label=name).forecast(ctx, split)  # type: ignore[arg-type]
             converged[name] &= pred.converged
             columns[name].append(pred.log_density(y))
         notes.append(f"cut {cut:g}: {len(split.train)} training runs, {len(split.test)} held out")
@@ -120,7 +184,7 @@ def compare_lfo(
     best = str(elpd.idxmax())
     diff = pointwise.sub(pointwise[best], axis=0)
     n = len(pointwise)
-    table = pd.DataFrame(
+    ranking = pd.DataFrame(
         {
             "elpd_lfo": elpd,
             "se": np.sqrt(n) * pointwise.std(ddof=1),
@@ -131,4 +195,88 @@ def compare_lfo(
             "converged": pd.Series(converged),
         }
     ).sort_values("elpd_lfo", ascending=False)
-    return LfoComparison(table=table, pointwise=pointwise, notes=tuple(notes))
+    ranking.index.name = "model"
+    banner = "" if all(converged.values()) else "NOT CONVERGED: " + ", ".join(k for k, ok in converged.items() if not ok)
+    return LfoComparison(ranking=ranking, pointwise=pointwise, notes=tuple(notes), banner=banner)
+
+
+@dataclass(frozen=True)
+class StackedFit:
+    """Several fits of the same runs with stacking weights; questions mix the members' per-draw answers by weight.
+
+    Build with :func:`stack_fits`. ``compute_optimal`` draws each of ``n_draws``
+    samples from member ``k`` with probability ``w_k`` and takes a random
+    posterior draw of that member's optimum, so the result is the stacked
+    (mixture) posterior of N*, D*, D*/N* and the loss at the optimum.
+    """
+
+    fits: Mapping[str, Fit]
+    weights: Mapping[str, float]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def compute_optimal(
+        self,
+        budget: float | Sequence[float],
+        *,
+        n_draws: int = 4000,
+        seed: int = DEFAULT_SEED,
+        prob: float = CREDIBLE_INTERVAL,
+        **kwargs: Any,
+    ) -> OptimumResult:
+        """The members' :meth:`~bayeslaw.Fit.compute_optimal` draws mixed by weight (dims chain = 1, draw, budget, ...)."""
+        names = [n for n in self.fits if self.weights.get(n, 0.0) > 0]
+        w = np.array([self.weights[n] for n in names], dtype=float)
+        w = w / w.sum()
+        results = {n: self.fits[n].compute_optimal(budget, prob=prob, **kwargs) for n in names}
+        shared = set.intersection(*(set(r.draws.data_vars) for r in results.values()))
+        rng = np.random.default_rng(seed)
+        which = rng.choice(len(names), size=n_draws, p=w)
+        parts = []
+        for k, name in enumerate(names):
+            count = int((which == k).sum())
+            if not count:
+                continue
+            flat = results[name].draws[sorted(shared)].stack(sample=("chain", "draw")).transpose("sample", ...)
+            picked = flat.isel(sample=rng.integers(0, flat.sizes["sample"], size=count)).drop_vars(["sample", "chain", "draw"])
+            parts.append(picked)
+        mixed = xr.concat(parts, dim="sample").rename(sample="draw").expand_dims(chain=[0]).transpose("chain", "draw", ...)
+        mixed = mixed.assign_coords(draw=np.arange(mixed.sizes["draw"]))
+        first = results[names[0]]
+        notes = (
+            *self.notes,
+            "stacked: " + ", ".join(f"{n} {wk:.2f}" for n, wk in zip(names, w, strict=True)),
+            *(f"{n}: {note}" for n, r in results.items() for note in r.notes),
+        )
+        banners = {n: r.banner for n, r in results.items()}
+        banner = "; ".join(f"{n}: {b}" for n, b in banners.items()) if len(set(banners.values())) > 1 else first.banner
+        return OptimumResult(draws=mixed, prob=prob, notes=notes, labels=dict(first.labels), banner=banner)
+
+
+def stack_fits(
+    fits: Mapping[str, Fit],
+    *,
+    weights: Mapping[str, float] | None = None,
+    cuts: Sequence[float] = LFO_CUTS,
+    by: str = "C",
+    allow_unconverged: bool = False,
+) -> StackedFit:
+    """Stack fits of the same runs, with LFO stacking weights (from :func:`compare_lfo`) unless ``weights`` are given.
+
+    Unconverged members are refused (:class:`~bayeslaw.stacking.UnconvergedMemberError`)
+    unless ``allow_unconverged=True``, in which case the notes flag them.
+    """
+    if len(fits) < 2:
+        raise ValueError("stack at least two fits")
+    notes = check_members(list(fits), [f.converged for f in fits.values()], allow_unconverged=allow_unconverged)
+    if weights is None:
+        first = next(iter(fits.values()))
+        cmp = compare_lfo(first.data, dict(fits), cuts=cuts, by=by, seed=first.seed, allow_unconverged=allow_unconverged)
+        weights = cmp.weights
+        notes += [n for n in cmp.notes if n.startswith("WARNING")]
+    unknown = sorted(set(weights) - set(fits))
+    if unknown:
+        raise ValueError(f"weights name fits that are not stacked: {unknown}")
+    total = float(sum(weights.values()))
+    if total <= 0 or any(v < 0 for v in weights.values()):
+        raise ValueError(f"weights must be non-negative with a positive sum; got {dict(weights)}")
+    return StackedFit(fits=dict(fits), weights={k: float(v) / total for k, v in weights.items()}, notes=tuple(notes))

@@ -17,6 +17,7 @@ SEED_STREAMS: dict[str, int] = {
     "selection": 11,
     "downstream_pairs": 13,
     "downstream_noise": 17,
+    "extrapolation": 23,
     "restart": 7919,
     "starts": 3571,  # robust starts: this seed and the next N_STARTS - 1 (bayeslaw.starts)
     "run_length": 104729,  # the k-th longer run (k = 1, 2): k times this offset (bayeslaw.run_length)

@@ -11,8 +11,9 @@ forecast. Candidates, per dataset ("default" = the model shipped for that data:
 - ``default``: today's default;
 - ``default-nu``: (a) the Student-t nu prior ``Gamma(5, 0.25)`` (mean 20, P(nu < 2) < 0.001, P(nu < 4) < 0.004)
   instead of ``Gamma(2, 0.1)`` (P(nu < 2) = 0.018), overriding only that prior in code;
-- ``...+growth``: (b) the extrapolation discrepancy of :mod:`bayeslaw.extrapolation` (growth rate learned by
-  internal backtests on the training runs);
+- ``...+growth``: (b) the recommended forecast: the extrapolation discrepancy of :mod:`bayeslaw.extrapolation`
+  (posterior of the growth rate learned from the point forecasts of internal backtests on the training runs,
+  integrated over per draw);
 - ``stack(...)``: (c) LFO stacking of the default with ``kaplan`` (and ``chinchilla`` for over-training);
   weights from internal cuts of the training runs;
 - ``pointfit``: the approach-3 point fit with 100 bootstrap refits (laws over N, D only).
@@ -107,10 +108,11 @@ def law_choice(seeds: int, sampler: dict) -> pd.DataFrame:
                     "truth": truth,
                     "seed": seed,
                     "picked": cmp.best,
-                    "elpd_diff": float(cmp.table["elpd_diff"].iloc[1]),
-                    "se_diff": float(cmp.table["se_diff"].iloc[1]),
-                    "weight_true": float(cmp.table.loc[truth, "weight"]),
-                    "converged": bool(cmp.table["converged"].all()),
+                    "elpd_diff": float(cmp.ranking["elpd_diff"].iloc[1]),
+                    "se_diff": float(cmp.ranking["se_diff"].iloc[1]),
+                    "weight_true": float(cmp.ranking.loc[truth, "weight"]),
+                    "converged": bool(cmp.ranking["converged"].all()),
+                    "unconverged": ",".join(str(m) for m, ok in cmp.ranking["converged"].items() if not ok),
                 }
             )
             print(rows[-1], flush=True)
@@ -159,10 +161,11 @@ def main() -> None:
     parser.add_argument("--partners", nargs="+", help="stacking partners of the default model (default: per dataset)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    sampler = {"draws": args.draws, "tune": args.draws, "chains": args.chains}
+    # --draws 0: the spec's run length, extended automatically until r_hat and ESS pass (see the README's "Run length").
+    sampler = {"draws": args.draws, "tune": args.draws, "chains": args.chains} if args.draws else {"chains": args.chains}
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 40)
-    print(f"sampler: {args.chains} chains x {args.draws} draws after {args.draws} tuning steps, seed {args.seed}")
+    print(f"sampler: {sampler}, seed {args.seed}")
     warnings.simplefilter("ignore", UserWarning)
     if args.tables_from:
         print_tables(pd.concat([pd.read_csv(p) for p in args.tables_from], ignore_index=True), args.out)
@@ -188,10 +191,12 @@ def main() -> None:
     if args.law_choice:
         choice = law_choice(args.law_choice_seeds, sampler)
         choice.to_csv(args.out / "law_choice.csv", index=False)
-        print("\n## Law choice by LFO (cut 0.1): share of seeds picking the true law")
-        print(
-            choice.assign(right=choice["picked"] == choice["truth"]).groupby(["design", "truth"])["right"].agg(["sum", "size"]).to_string()
-        )
+        print("\n## Law choice by LFO (cut 0.1): seeds picking the true law, among seeds whose refits all converged")
+        right = choice.assign(right=choice["picked"] == choice["truth"])
+        summary = right.groupby(["design", "truth"]).agg(seeds=("right", "size"), converged=("converged", "sum"))
+        summary["right_of_converged"] = right[right["converged"]].groupby(["design", "truth"])["right"].sum()
+        summary["right_all"] = right.groupby(["design", "truth"])["right"].sum()
+        print(summary.to_string())
 
 
 if __name__ == "__main__":

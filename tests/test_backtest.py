@@ -11,7 +11,7 @@ from scipy import stats
 
 from bayeslaw.backtest import Context, Growth, PointFitBootstrap, Split, Stack, backtest, split_at
 from bayeslaw.data import ScalingData
-from bayeslaw.extrapolation import decades_beyond, learn_growth, widen
+from bayeslaw.extrapolation import decades_beyond, learn_growth, prior_growth, widen
 from bayeslaw.predictive import Predictive, crps_log, mixture, score_points
 from bayeslaw.simulate import simulate
 from bayeslaw.stacking import UnconvergedMemberError, check_members, stacking_weights
@@ -97,10 +97,40 @@ def test_learn_growth_recovers_the_discrepancy_rate():
     truth = 0.08 * dist * rng.standard_normal(300)  # the law misses by Normal(0, 0.08 per decade)
     pred = normal_predictive(np.zeros(300), 0.01, 400, seed=7)
     y = np.exp(truth + 0.01 * rng.standard_normal(300))
-    tau = learn_growth([pred], [y], [dist], seed=0)
-    assert tau == pytest.approx(0.08, abs=0.015)
+    growth = learn_growth([pred], [y], [dist], seed=0)
+    assert growth.mean == pytest.approx(0.08, abs=0.015) and growth.n_runs == 300
+    assert growth.quantile(0.05) > 0.05  # 300 runs pin it down
     exact = normal_predictive(np.log(y), 0.01, 400, seed=8)  # a law that is right: no widening
-    assert learn_growth([exact], [y], [dist], seed=0) < 0.01
+    assert learn_growth([exact], [y], [dist], seed=0).mean < 0.01
+
+
+def test_growth_is_learned_from_point_forecasts_not_absorbed_by_parameter_spread():
+    """A wide internal fit (parameter spread 0.1 around a biased point forecast) covers its errors by itself;
+    the growth rate must still see that its point forecast misses by 0.08 per decade."""
+    rng = np.random.default_rng(9)
+    dist = rng.uniform(0.3, 1.0, 200)
+    y = np.exp(0.08 * dist * rng.standard_normal(200))
+    spread = Predictive(
+        mean=np.exp(0.1 * rng.standard_normal((400, 200))),
+        observation=np.ones((400, 200)),
+        loc=0.1 * rng.standard_normal((400, 200)),
+        scale=np.full((400, 1), 0.01),
+        df=np.full((400, 1), np.inf),
+    )
+    assert learn_growth([spread], [y], [dist], point=False).mean < 0.03
+    assert learn_growth([spread], [y], [dist]).mean == pytest.approx(0.08, abs=0.02)
+
+
+def test_without_internal_runs_the_prior_widens_and_draws_get_their_own_tau():
+    prior = prior_growth()
+    assert prior.n_runs == 0 and prior.mean == pytest.approx(0.05 * np.sqrt(2 / np.pi), rel=0.05)
+    pred = normal_predictive(np.zeros(2), 0.001, 4000, seed=5)
+    wide = widen(pred, np.array([0.0, 2.0]), prior.sample(4000, seed=1), seed=0)
+    sd = np.log(wide.mean[:, 1]).std()
+    assert sd == pytest.approx(2 * 0.05, rel=0.1)  # E[tau^2] = 0.05^2 under HalfNormal(0.05)
+    assert np.array_equal(wide.mean[:, 0], pred.mean[:, 0])
+    with pytest.raises(ValueError, match="one per draw"):
+        widen(pred, np.array([0.0, 2.0]), np.full(3, 0.1), seed=0)
 
 
 def frame(n: int = 40) -> ScalingData:
@@ -222,3 +252,15 @@ def test_a_group_axis_named_model_does_not_overwrite_the_forecaster_column():
     result = backtest(renamed, [Oracle("good")], cuts=(0.1,), by="N")
     assert set(result.forecasts["model"]) == {"good"}
     assert {"a", "b"} <= set(result.table(group="model")["model_group"])
+
+
+def test_distance_to_the_nearest_training_run_sees_a_ratio_extrapolation():
+    from bayeslaw.extrapolation import decades_from_nearest
+
+    train = {"N": np.array([1e8, 1e9]), "D": np.array([2e9, 2e10])}  # 20 tokens per parameter
+    points = {"N": np.array([1e8, 1e10, 1e9]), "D": np.array([2e9, 2e11, 2e9])}
+    d = decades_from_nearest(points, train)
+    assert d[0] == 0 and d[1] == pytest.approx(np.sqrt(2))
+    assert d[2] == pytest.approx(1.0)  # 2 tokens per parameter, inside the training compute: 1 decade off in D
+    with pytest.raises(ValueError, match="lack"):
+        decades_from_nearest({"N": np.array([1.0])}, train)

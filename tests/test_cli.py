@@ -246,3 +246,32 @@ def test_seeded_demo_outputs_are_reproducible_numbers(demo_run: tuple[int, str, 
         printed = float(re.search(rf"^{name}\s+(\S+)", out, re.MULTILINE).group(1))
         assert printed == pytest.approx(summary.loc[name, "median"], rel=1e-3)
     assert np.isfinite(summary.loc["a", "median"])
+
+
+# ----------------------------------------------------------------------------- backtest and trust lines
+def test_backtest_prints_the_score_table_per_cut_and_model(user_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_csv = tmp_path / "bt.csv"
+    argv = ["backtest", str(user_csv), "--model", "chinchilla", "--model", "kaplan", "--cut", "0.1", "--pointfit"]
+    argv += ["--params-col", "n_params", "--map", "D=train_tokens", "--compute-col", "flops", "--loss-col", "val_loss"]
+    argv += ["--out", str(out_csv), *SHORT]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith("0.1 ")]
+    assert [r[1] for r in rows] == ["chinchilla", "kaplan", "pointfit"]
+    assert "cover_obs_90" in out and "crps" in out
+    per_run = pd.read_csv(out_csv)
+    assert set(per_run["model"]) == {"chinchilla", "kaplan", "pointfit"} and (per_run["extrapolation"] > 1).all()
+
+
+def test_backtest_rejects_a_cut_outside_zero_one(user_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "backtest", str(user_csv), "--cut", "2", "--loss-col", "val_loss")
+    assert code == 2 and "--cut" in err
+
+
+def test_predict_prints_trust_lines_far_beyond_the_training_compute(
+    user_fit: tuple[int, str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, _, path = user_fit
+    code, out, err = run(capsys, "predict", str(path), "--params", "1e12", "--tokens", "2e14")
+    assert code == 0, err
+    assert re.search(r"^CAUTION: 1 forecast point\(s\) lie beyond 10x the largest training compute", out, re.MULTILINE)

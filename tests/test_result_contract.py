@@ -62,8 +62,10 @@ CASES: dict[str, tuple[Callable[[], ResultContract], dict[str, str]]] = {
     "optimum": (lambda: synthetic_fit().compute_optimal(BUDGETS, skill="code", datamix="dm1"), {"skill": "code", "datamix": "dm1"}),
     "contrast": (lambda: contrast_optima(synthetic_fit(), BUDGETS, "code", "text", datamix="dm2"), {"datamix": "dm2"}),
     "relative_to": (
-        lambda: (f := synthetic_fit()).compute_optimal(BUDGETS, skill="code", datamix="dm1").relative_to(
-            f.compute_optimal(BUDGETS, skill="text", datamix="dm1")
+        lambda: (
+            (f := synthetic_fit())
+            .compute_optimal(BUDGETS, skill="code", datamix="dm1")
+            .relative_to(f.compute_optimal(BUDGETS, skill="text", datamix="dm1"))
         ),
         {"datamix": "dm1"},
     ),
@@ -73,7 +75,46 @@ CASES: dict[str, tuple[Callable[[], ResultContract], dict[str, str]]] = {
     "ranking": (lambda: _ranking(), {"dataset": "dm2"}),
     "ppc_coverage": (lambda: bl.ppc_coverage(with_predictive(synthetic_fit())), {}),
     "comparison": (lambda: _comparison(), {}),
+    "backtest": (lambda: _backtest(), {}),
+    "lfo_comparison": (lambda: _lfo_comparison(), {}),
 }
+
+
+def _backtest() -> ResultContract:
+    """A backtest of two fake forecasters (no sampling): an exact one and one 20% too high."""
+    from test_backtest import Oracle, frame
+
+    return bl.backtest(frame(60), [Oracle("good"), Oracle("off", bias=0.2)], cuts=(0.1, 0.01), by="C")
+
+
+def _lfo_comparison() -> ResultContract:
+    """An LFO comparison of the same two fake forecasters, scored at one cut (no sampling)."""
+    from test_backtest import Oracle, frame
+
+    from bayeslaw.backtest import Context, split_at
+    from bayeslaw.lfo import LfoComparison
+
+    data = frame(60)
+    split = split_at(data, 0.1 * data.values("C").max(), "C")
+    assert split is not None
+    y = split.test.values("loss")
+    ctx = Context()
+    pointwise = pd.DataFrame({m.name: m.forecast(ctx, split).log_density(y) for m in (Oracle("good"), Oracle("off", bias=0.2))})
+    pointwise.index = [f"0.1/{i}" for i in split.test.frame.index]
+    n = len(pointwise)
+    diff = pointwise.sub(pointwise["good"], axis=0)
+    ranking = pd.DataFrame(
+        {
+            "elpd_lfo": pointwise.sum(),
+            "se": np.sqrt(n) * pointwise.std(),
+            "elpd_diff": diff.sum(),
+            "se_diff": np.sqrt(n) * diff.std(),
+            "weight": [1.0, 0.0],
+            "n_held_out": n,
+            "converged": True,
+        }
+    )
+    return LfoComparison(ranking=ranking, pointwise=pointwise, notes=("cut 0.1",))
 
 
 def _ranking() -> ResultContract:

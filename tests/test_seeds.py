@@ -20,6 +20,7 @@ def test_streams_are_distinct_and_keep_the_offsets_saved_fits_were_drawn_with() 
         "selection": 11,
         "downstream_pairs": 13,
         "downstream_noise": 17,
+        "extrapolation": 23,
         "restart": 7919,
         "starts": 3571,
         "run_length": 104729,
