@@ -4,7 +4,7 @@ Green convergence checks do not make a forecast trustworthy. These lines flag
 what the backtests showed to go with bad forecasts:
 
 - Student-t ``nu`` below ``NU_MIN`` (heavy tails absorbing misfit: the
-  predictive band becomes very wide and may hold infinite draws);
+  predictive band becomes very wide, with draws that overflow float64 redrawn);
 - a noise scale ``sigma`` above ``SIGMA_MAX`` on the log scale (tens of percent);
 - training runs below the fitted floor ``E`` (the law treats the best runs as outliers);
 - forecast points beyond ``EXTRAPOLATION_MAX`` times the largest training compute;
@@ -46,7 +46,8 @@ def fit_signals(fit: Fit) -> list[str]:
         if nu < NU_MIN:
             lines.append(
                 f"WARNING: Student-t nu = {nu:.2g} (< {NU_MIN:g}): heavy tails absorb misfit; "
-                "forecast bands are very wide and may hold infinite draws. Check the law (backtest, compare_lfo)."
+                "forecast bands are very wide and predictive draws may overflow (those are redrawn). "
+                "Check the law (backtest, compare_lfo)."
             )
     if "sigma" in post:
         sigma = float(np.median(post["sigma"].values))
