@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayeslaw import plausibility, results
+from bayeslaw import plausibility, pointwise, results
 from bayeslaw.compiled import sample_data
 from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, SKILL_DIM
 from bayeslaw.data import ScalingData
@@ -425,13 +425,25 @@ def fit(
     return result
 
 
-def _add_predictive_groups(result: Fit) -> None:
-    """Add the posterior predictive and log-likelihood groups of ``result`` (drawn from its seed's own stream)."""
-    groups = predictive_groups(
-        result.posterior, result.data, result.law, result.family, result.refs, stream_seed(result.seed, "posterior_predictive")
-    )
-    for group, dataset in groups.items():
+def _add_predictive_groups(result: Fit, *, eager: bool = False) -> None:
+    """Add the observed and constant data, and the log-likelihood and posterior predictive groups, of ``result``.
+
+    The last two are draws x observations: they are computed on request, in blocks of
+    draws (:mod:`bayeslaw.pointwise`), from the seed's own stream. ``eager=True``
+    computes and stores them in one piece, as earlier versions did (same values; kept to
+    measure the difference, see ``benchmarks/bench_scale.py``).
+    """
+    seed = stream_seed(result.seed, "posterior_predictive")
+    if eager:
+        groups = predictive_groups(result.posterior, result.data, result.law, result.family, result.refs, seed)
+        for group, dataset in groups.items():
+            results.set_group(result.idata, group, dataset)
+        return
+    for group, dataset in pointwise.data_groups(result.data, result.law).items():
         results.set_group(result.idata, group, dataset)
+    for kind in pointwise.KINDS:
+        recipe = pointwise.ObservationGroup(kind, result.data, result.spec.law, result.spec.family, dict(result.refs), seed)
+        results.set_lazy_group(result.idata, kind, recipe)
 
 
 #: Sampler settings that :func:`fit` takes as keywords (the rest stay in the spec), carried over by :func:`refit`.
