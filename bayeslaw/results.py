@@ -139,9 +139,7 @@ def replace_chains(idata: Results, new: Results, chains: Sequence[int]) -> Resul
         fresh = new[group]
         if fresh.sizes["chain"] != len(chains):
             raise ValueError(f"{group}: {fresh.sizes['chain']} new chains for {len(chains)} replaced ones")
-        pieces = [
-            fresh.isel(chain=[chains.index(c)]) if c in chains else dataset.isel(chain=[c]) for c in range(dataset.sizes["chain"])
-        ]
+        pieces = [fresh.isel(chain=[chains.index(c)]) if c in chains else dataset.isel(chain=[c]) for c in range(dataset.sizes["chain"])]
         merged = xr.concat(pieces, dim="chain", data_vars="all", coords="minimal", compat="override", join="exact")
         merged = merged.assign_coords(chain=dataset["chain"].values)
         merged.attrs = dataset.attrs
