@@ -1,7 +1,8 @@
 """``fit()``: data + spec -> PyMC model -> sampling -> :class:`Fit`; and ``load_fit()``.
 
-A :class:`Fit` holds the InferenceData (posterior, posterior predictive, log
-likelihood, observed and constant data, all with named coords), the validated
+A :class:`Fit` holds the InferenceData (posterior, observed and constant data, and
+the posterior predictive and log likelihood, which are draws x rows and computed on
+request by :mod:`bayeslaw.pointwise`; all with named coords), the validated
 data, the spec, the reference scales and the convergence diagnostics. Its
 methods post-process the posterior draws. Questions asked of a fit (mix sweeps,
 contrasts, PPC coverage, comparison, the text report) are functions in the
@@ -366,8 +367,8 @@ def fit(
     restart_stuck_chains
         Default True (or the spec's ``[sampler]`` value). If a chain's mean log
         density lies far below the best chain's (a local mode with no real
-        posterior mass), rerun all chains once, started at draws of the others,
-        and say so in the fit's notes (see :mod:`bayeslaw.sampling`). Chains
+        posterior mass), rerun only the stuck chains once, started at draws of the
+        others (whose draws are kept), and say so in the fit's notes (see :mod:`bayeslaw.sampling`). Chains
         whose medians of some parameter lie far apart (another mode of similar
         log density) count as stuck too.
     robust_starts
