@@ -56,11 +56,11 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
-def large() -> int:
-    """4,000 draws x 100 budgets x 101 mixes (2 skills): time and peak RSS of this process."""
+def large(mixes: int = 101) -> int:
+    """4,000 draws x 100 budgets x ``mixes`` mixes (2 skills): time and peak RSS of this process."""
     law = get_law("chinchilla")
     params = posterior_like()
-    path = two_skill_path("code", "text", steps=101)
+    path = two_skill_path("code", "text", steps=mixes)
     budgets = np.geomspace(1e19, 1e26, 100)
     before = peak_rss_mb()
     start = time.perf_counter()
@@ -81,9 +81,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--large", action="store_true", help="4,000 draws x 100 budgets x 101 mixes: time and peak RSS")
+    parser.add_argument("--mixes", type=int, default=101, help="mixes of --large")
     args = parser.parse_args()
     if args.large:
-        return large()
+        return large(args.mixes)
     law = get_law("chinchilla")
     params = posterior_like()
     path = two_skill_path("code", "text", steps=21)
