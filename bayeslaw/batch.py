@@ -100,8 +100,7 @@ def fit_small(data: ScalingData, spec: ModelSpec, seed: int, options: Mapping[st
         fitted = fit(data, spec, random_seed=seed, reuse_compiled=True, **options)
     idata = fitted.idata
     for group in RECOMPUTED_GROUPS:
-        if results.has_group(idata, group):
-            del idata[group]
+        results.drop_group(idata, group)
     return fitted
 
 

@@ -32,7 +32,7 @@ DIVERGENCE_FRACTION_MAX: float = 0.005
 #: A chain whose mean log density lies below the best chain's by more than
 #: max(STUCK_CHAIN_MIN_GAP, STUCK_CHAIN_SD_MULTIPLE x the chains' typical within-chain sd)
 #: is taken to sit in a local mode with no real posterior mass (e.g. the Chinchilla law's
-#: swapped-exponent mode); fit() then reruns all chains once, started at draws of the others.
+#: swapped-exponent mode); fit() then reruns the stuck chains once, started at draws of the others.
 STUCK_CHAIN_MIN_GAP: float = 20.0
 STUCK_CHAIN_SD_MULTIPLE: float = 5.0
 #: Added to the fit's seed for that rerun (the ``restart`` stream of :mod:`bayeslaw.seeds`).

@@ -1,7 +1,8 @@
 """``fit()``: data + spec -> PyMC model -> sampling -> :class:`Fit`; and ``load_fit()``.
 
-A :class:`Fit` holds the InferenceData (posterior, posterior predictive, log
-likelihood, observed and constant data, all with named coords), the validated
+A :class:`Fit` holds the InferenceData (posterior, observed and constant data, and
+the posterior predictive and log likelihood, which are draws x rows and computed on
+request by :mod:`bayeslaw.pointwise`; all with named coords), the validated
 data, the spec, the reference scales and the convergence diagnostics. Its
 methods post-process the posterior draws. Questions asked of a fit (mix sweeps,
 contrasts, PPC coverage, comparison, the text report) are functions in the
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayeslaw import plausibility, results
+from bayeslaw import plausibility, pointwise, results
 from bayeslaw.compiled import sample_data
 from bayeslaw.constants import CREDIBLE_INTERVAL, DEFAULT_SEED, SKILL_DIM
 from bayeslaw.data import ScalingData
@@ -382,8 +383,8 @@ def fit(
     restart_stuck_chains
         Default True (or the spec's ``[sampler]`` value). If a chain's mean log
         density lies far below the best chain's (a local mode with no real
-        posterior mass), rerun all chains once, started at draws of the others,
-        and say so in the fit's notes (see :mod:`bayeslaw.sampling`). Chains
+        posterior mass), rerun only the stuck chains once, started at draws of the
+        others (whose draws are kept), and say so in the fit's notes (see :mod:`bayeslaw.sampling`). Chains
         whose medians of some parameter lie far apart (another mode of similar
         log density) count as stuck too.
     robust_starts
@@ -441,13 +442,25 @@ def fit(
     return result
 
 
-def _add_predictive_groups(result: Fit) -> None:
-    """Add the posterior predictive and log-likelihood groups of ``result`` (drawn from its seed's own stream)."""
-    groups = predictive_groups(
-        result.posterior, result.data, result.law, result.family, result.refs, stream_seed(result.seed, "posterior_predictive")
-    )
-    for group, dataset in groups.items():
+def _add_predictive_groups(result: Fit, *, eager: bool = False) -> None:
+    """Add the observed and constant data, and the log-likelihood and posterior predictive groups, of ``result``.
+
+    The last two are draws x observations: they are computed on request, in blocks of
+    draws (:mod:`bayeslaw.pointwise`), from the seed's own stream. ``eager=True``
+    computes and stores them in one piece, as earlier versions did (same values; kept to
+    measure the difference, see ``benchmarks/bench_scale.py``).
+    """
+    seed = stream_seed(result.seed, "posterior_predictive")
+    if eager:
+        groups = predictive_groups(result.posterior, result.data, result.law, result.family, result.refs, seed)
+        for group, dataset in groups.items():
+            results.set_group(result.idata, group, dataset)
+        return
+    for group, dataset in pointwise.data_groups(result.data, result.law).items():
         results.set_group(result.idata, group, dataset)
+    for kind in pointwise.KINDS:
+        recipe = pointwise.ObservationGroup(kind, result.data, result.spec.law, result.spec.family, dict(result.refs), seed)
+        results.set_lazy_group(result.idata, kind, recipe)
 
 
 #: Sampler settings that :func:`fit` takes as keywords (the rest stay in the spec), carried over by :func:`refit`.

@@ -25,7 +25,18 @@ import xarray as xr
 from bayeslaw.constants import CREDIBLE_INTERVAL, FLOPS_PER_PARAM_TOKEN, SKILL_DIM
 from bayeslaw.groups import require_allocation, require_axis
 from bayeslaw.laws import Law
-from bayeslaw.optimum import as_budget_array, optimum_numeric, relative_draws
+from bayeslaw.optimum import (
+    BLOCK_CELLS,
+    as_budget_array,
+    draw_blocks,
+    edge_notes,
+    join_draw_blocks,
+    map_in_order,
+    numeric_block,
+    optimum_numeric,
+    relative_draws,
+    select_draws,
+)
 from bayeslaw.result_contract import ResultContract, with_scalar_labels
 from bayeslaw.summaries import interval, interval_frame
 from bayeslaw.weights import MIX_DIM, MixLike, mix_path, mix_weights, two_skill_path
@@ -124,10 +135,14 @@ def sweep_params(
     reference: xr.DataArray,
     prob: float = CREDIBLE_INTERVAL,
     notes: Sequence[str] = (),
+    *,
+    block_cells: int = BLOCK_CELLS,
 ) -> MixSweep:
     """:func:`sweep_mix` on parameter draws (DataArrays with a ``skill`` dim) instead of a fit.
 
     ``mixes`` are normalised weights over ``(mix, skill)``, ``reference`` over ``skill``.
+    The search runs in blocks of draws of about ``block_cells`` cells (draws x budgets x
+    mixes x skills; see :data:`bayeslaw.optimum.BLOCK_CELLS`); the numbers do not depend on it.
     """
     if MIX_DIM not in mixes.dims:
         raise ValueError(f"mixes must have a {MIX_DIM!r} dim (use mix_path, two_skill_path or mix_weights)")
@@ -144,9 +159,21 @@ def sweep_params(
         dims=(MIX_DIM, SKILL_DIM),
         coords={MIX_DIM: np.arange(n_mixes + 1), SKILL_DIM: skills},
     )
-    all_draws, found = optimum_numeric(law, params, refs, budgets, stacked)
-    draws = all_draws.isel({MIX_DIM: slice(0, n_mixes)})
-    draws["shift"] = relative_draws(draws["N_opt"], all_draws["N_opt"].isel({MIX_DIM: n_mixes}, drop=True))["shift"]
+    arrays = [xr.DataArray(v) for v in params.values()] + [budgets, stacked]
+    blocks = draw_blocks(arrays, block_cells)
+    counts: list[int] = []
+    methods: list[str] = []
+
+    def part(index: Mapping[str, slice]) -> xr.Dataset:  # one block of draws (the numbers do not depend on the blocks)
+        all_draws, edge, method = numeric_block(law, select_draws(params, index), refs, budgets, stacked, "auto")
+        block = all_draws.isel({MIX_DIM: slice(0, n_mixes)})
+        block["shift"] = relative_draws(block["N_opt"], all_draws["N_opt"].isel({MIX_DIM: n_mixes}, drop=True))["shift"]
+        counts.append(edge)
+        methods.append(method)
+        return block
+
+    draws = join_draw_blocks(map_in_order(part, blocks), blocks, arrays)  # only the result is held whole
+    found = [methods[0], *edge_notes(sum(counts))]
     extra = {k: v for k, v in mixes.coords.items() if k != SKILL_DIM and MIX_DIM in v.dims}
     draws = draws.drop_vars(MIX_DIM).assign_coords(extra).transpose("chain", "draw", "budget", MIX_DIM, ...)
     return MixSweep(draws=draws, weights=mixes, reference=reference, prob=prob, notes=(*notes, *found))

@@ -3,8 +3,10 @@
 For a single skill with a closed form (Chinchilla), N*(C) comes from the law.
 Otherwise — a weighted mix of skills, or a law without a closed form — the
 (weighted) loss along the iso-FLOP curve C = 6 N D is minimised numerically in
-u = log N, on whole numpy arrays at once (every draw, budget, mix and group
-together; no Python loop per draw), by a safeguarded Newton iteration: Newton
+u = log N, on whole numpy arrays at once (every budget, mix and group together, in
+blocks of draws so that memory stays bounded; no Python loop per draw; each element's
+search stops on its own, so blocks give the numbers of one piece), by a safeguarded
+Newton iteration: Newton
 steps from central differences, kept inside a bracket that shrinks with the sign
 of the slope, and bisection wherever a step would leave it. It converges in a
 handful of iterations where a bracketing search such as golden-section needs ~40.
@@ -20,9 +22,12 @@ minimum at that boundary is reported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -46,6 +51,13 @@ MAX_ITERATIONS = 100
 SKILL = "skill"
 
 QUANTITIES = ("N_opt", "D_opt", "tokens_per_param", "loss_opt")
+#: Cells (draws x budgets x mixes x skills x groups) of one block of the numeric search; its temporaries
+#: are a few dozen float64 arrays of this size, so a block costs about 100 MB at most.
+BLOCK_CELLS = 2**18
+#: Threads that search blocks of draws at once (numpy releases the GIL in its array loops); each holds one block.
+BLOCK_THREADS = min(4, os.cpu_count() or 1)
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -197,27 +209,30 @@ def safeguarded_newton(
     (the three points ``u - step, u, u + step`` are evaluated in one call). Each
     iteration takes the Newton step from central differences where it stays
     inside the bracket (and the curvature is positive), else bisects; the slope's
-    sign shrinks the bracket. Stops when every step is below ``tol``. The
-    search starts at ``start`` (clipped to the bracket; default its midpoint).
+    sign shrinks the bracket. Each element stops when its bracket is below ``tol``
+    (so its result does not depend on the other elements: a search in blocks gives
+    the same numbers as one over the whole array). The search starts at ``start``
+    (clipped to the bracket; default its midpoint).
     """
     lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
     lo, hi = lo.copy(), hi.copy()
     u = (lo + hi) / 2 if start is None else np.clip(np.broadcast_to(start, lo.shape), lo, hi)
     offsets = np.array([-step, 0.0, step]).reshape((3,) + (1,) * u.ndim)
     for _ in range(MAX_ITERATIONS):
-        if not np.any(hi - lo > tol):
+        active = hi - lo > tol
+        if not np.any(active):
             break
         f_minus, f_mid, f_plus = objective(u + offsets)
         slope = (f_plus - f_minus) / (2 * step)
         curvature = (f_plus - 2 * f_mid + f_minus) / step**2
-        np.copyto(hi, u, where=slope > 0)
-        np.copyto(lo, u, where=slope <= 0)
+        np.copyto(hi, u, where=active & (slope > 0))
+        np.copyto(lo, u, where=active & (slope <= 0))
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = u - slope / curvature
         # Newton steps may overshoot the bracket by rounding when already converged.
         inside = (curvature > 0) & (newton > lo - tol) & (newton < hi + tol)
-        done = inside & (np.abs(newton - u) < tol)
-        u = np.where(inside, np.clip(newton, lo, hi), (lo + hi) / 2)
+        done = active & inside & (np.abs(newton - u) < tol)
+        u = np.where(active, np.where(inside, np.clip(newton, lo, hi), (lo + hi) / 2), u)
         # A converged Newton step closes the bracket around u.
         np.copyto(lo, u, where=done)
         np.copyto(hi, u, where=done)
@@ -322,6 +337,8 @@ def optimum_numeric(
     budgets: xr.DataArray,
     weights: xr.DataArray | None = None,
     bracket: str = "auto",
+    *,
+    block_cells: int = BLOCK_CELLS,
 ) -> tuple[xr.Dataset, list[str]]:
     """Numeric optimum of the loss along C = 6 N D, weighted over ``skill`` by ``weights``.
 
@@ -339,6 +356,8 @@ def optimum_numeric(
         ``"auto"``: bracket each mix's minimum by its skills' closed-form optima
         where the law has a closed form, else by a coarse grid; ``"grid"``:
         always the coarse grid.
+    block_cells
+        Cells of one block of draws (see :data:`BLOCK_CELLS`); the numbers do not depend on it.
 
     Returns
     -------
@@ -346,6 +365,103 @@ def optimum_numeric(
     """
     if bracket not in ("auto", "grid"):
         raise ValueError(f"bracket must be 'auto' or 'grid', got {bracket!r}")
+    arrays = [xr.DataArray(v) for v in params.values()] + [budgets] + ([weights] if weights is not None else [])
+    blocks = draw_blocks(arrays, block_cells)
+    counts: list[int] = []
+    methods: list[str] = []
+
+    def part(index: Mapping[str, slice]) -> xr.Dataset:
+        block, edge, method = numeric_block(law, select_draws(params, index), refs, budgets, weights, bracket)
+        counts.append(edge)
+        methods.append(method)
+        return block
+
+    joined = join_draw_blocks(map_in_order(part, blocks), blocks, arrays)
+    return joined, [methods[0], *edge_notes(sum(counts))]
+
+
+def map_in_order(function: Callable[[Any], _T], items: Sequence[Any], threads: int = BLOCK_THREADS) -> Iterator[_T]:
+    """``function`` of each item, in order, computed by up to ``threads`` threads with at most ``threads`` results waiting."""
+    if threads <= 1 or len(items) <= 1:
+        yield from map(function, items)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) >= threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def edge_notes(n_edge: int) -> list[str]:
+    """The note on optima found at the search boundary (none when ``n_edge`` is 0)."""
+    return [f"{n_edge} draw(s) had their optimum at the search boundary (tokens/param beyond e^±30)"] if n_edge else []
+
+
+def draw_blocks(arrays: Sequence[xr.DataArray], block_cells: int = BLOCK_CELLS) -> list[dict[str, slice]]:
+    """``isel`` selectors of blocks of draws (chain-major, each within one chain) of at most ``block_cells`` cells.
+
+    A cell is one element of the arrays broadcast together; one block when they have no ``chain`` and ``draw`` dims.
+    """
+    sizes: dict[str, int] = {}
+    for da in arrays:
+        sizes.update(da.sizes)
+    if "chain" not in sizes or "draw" not in sizes:
+        return [{}]
+    per_draw = int(np.prod([n for d, n in sizes.items() if d not in ("chain", "draw")]))
+    if sizes["chain"] * sizes["draw"] * per_draw <= block_cells:
+        return [{}]
+    step = max(1, min(sizes["draw"], block_cells // max(per_draw, 1)))
+    return [
+        {"chain": slice(c, c + 1), "draw": slice(a, min(a + step, sizes["draw"]))}
+        for c in range(sizes["chain"])
+        for a in range(0, sizes["draw"], step)
+    ]
+
+
+def select_draws(arrays: Mapping[str, xr.DataArray], index: Mapping[str, slice]) -> dict[str, xr.DataArray]:
+    """Each array's block of draws ``index`` (arrays without those dims as they are)."""
+    return {k: xr.DataArray(v).isel({d: s for d, s in index.items() if d in xr.DataArray(v).dims}) for k, v in arrays.items()}
+
+
+def join_draw_blocks(parts: Iterable[xr.Dataset], blocks: Sequence[Mapping[str, slice]], arrays: Sequence[xr.DataArray]) -> xr.Dataset:
+    """One dataset from the results of :func:`draw_blocks`' blocks (each with ``chain``, ``draw`` as its first dims).
+
+    ``parts`` may be a generator: each block is written into the result as it comes, so only
+    the result and one block are held at a time.
+    """
+    parts = iter(parts)
+    if len(blocks) == 1 and not blocks[0]:
+        return next(parts)
+    full = {}
+    for d in ("chain", "draw"):
+        source = next(da for da in arrays if d in da.dims)
+        full[d] = source[d].values if d in source.coords else np.arange(source.sizes[d])
+    out: dict[str, xr.DataArray] = {}
+    for part, index in zip(parts, blocks, strict=True):
+        if not out:
+            for name, da in part.data_vars.items():
+                if da.dims[:2] != ("chain", "draw"):
+                    raise ValueError(f"{name}: a block's dims {da.dims} do not start with (chain, draw)")
+                values = np.empty((full["chain"].size, full["draw"].size, *da.shape[2:]), dtype=da.dtype)
+                coords = {k: v for k, v in da.coords.items() if "chain" not in v.dims and "draw" not in v.dims}
+                out[str(name)] = xr.DataArray(values, dims=da.dims, coords={**coords, "chain": full["chain"], "draw": full["draw"]})
+        for name, da in out.items():
+            da.values[index["chain"], index["draw"]] = part[name].values
+    return xr.Dataset(out)
+
+
+def numeric_block(
+    law: Law,
+    params: Mapping[str, xr.DataArray],
+    refs: Mapping[str, float],
+    budgets: xr.DataArray,
+    weights: xr.DataArray | None,
+    bracket: str,
+) -> tuple[xr.Dataset, int, str]:
+    """:func:`optimum_numeric` on one block of draws: the dataset, the number of optima at the search boundary, and the method's note."""
     half_compute_da = budgets / FLOPS_PER_PARAM_TOKEN
     names = list(params)
     arrays = [xr.DataArray(params[k]) for k in names] + [half_compute_da] + ([weights] if weights is not None else [])
@@ -384,9 +500,6 @@ def optimum_numeric(
         notes[0] += ", bracketed by the skills' closed-form optima"
     else:
         u_opt, at_edge = minimise_log_n(loss_of_log_n, centre)
-    n_edge = int(at_edge.sum())
-    if n_edge:
-        notes.append(f"{n_edge} draw(s) had their optimum at the search boundary (tokens/param beyond e^±30)")
     n_opt = np.exp(u_opt)
     d_opt = np.exp(2 * centre - u_opt)
     out_coords = {d: coords[d] for d in out_dims if d in coords}
@@ -397,4 +510,4 @@ def optimum_numeric(
     dataset = xr.Dataset(
         {"N_opt": wrap(n_opt), "D_opt": wrap(d_opt), "tokens_per_param": wrap(d_opt / n_opt), "loss_opt": wrap(loss_of_log_n(u_opt))}
     )
-    return dataset, notes
+    return dataset, int(at_edge.sum()), notes[0]

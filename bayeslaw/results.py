@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,11 @@ from bayeslaw import fast_diagnostics
 from bayeslaw.constants import ATTR_PREFIX
 
 Results = az.InferenceData
+
+#: A group computed from the posterior on request (e.g. :class:`bayeslaw.pointwise.ObservationGroup`); picklable.
+LazyGroup = Callable[[xr.Dataset], xr.Dataset]
+#: Attribute of an InferenceData holding its lazy groups by name (travels with it when pickled).
+_LAZY_ATTR = "_bayeslaw_lazy_groups"
 
 
 class FitFileError(ValueError):
@@ -37,23 +42,53 @@ def sample_stats(idata: Results) -> xr.Dataset:
     return idata.sample_stats
 
 
+def _lazy(idata: Results) -> dict[str, LazyGroup]:
+    """The lazy groups of ``idata`` by name (an empty dict when it has none)."""
+    return vars(idata).get(_LAZY_ATTR, {})
+
+
 def has_group(idata: Results, group: str) -> bool:
-    """Whether ``idata`` holds ``group``."""
-    return group in idata.groups()
+    """Whether ``idata`` holds ``group``, stored or computed on request."""
+    return group in idata.groups() or group in _lazy(idata)
+
+
+def lazy_groups(idata: Results) -> tuple[str, ...]:
+    """Names of the groups of ``idata`` that are computed on request (not stored)."""
+    return tuple(_lazy(idata))
 
 
 def get_group(idata: Results, group: str) -> xr.Dataset:
-    """Return ``group``, raising a clear error when it is missing."""
-    if not has_group(idata, group):
-        raise KeyError(f"the results hold no {group!r} group (have {idata.groups()})")
-    return idata[group]
+    """Return ``group`` (computing a lazy one from the posterior), raising a clear error when it is missing."""
+    if group in idata.groups():
+        return idata[group]
+    if group in _lazy(idata):
+        return _lazy(idata)[group](posterior(idata))
+    raise KeyError(f"the results hold no {group!r} group (have {[*idata.groups(), *_lazy(idata)]})")
 
 
 def set_group(idata: Results, group: str, dataset: xr.Dataset) -> None:
-    """Add or replace ``group``."""
-    if has_group(idata, group):
-        del idata[group]
+    """Add or replace ``group`` (a stored group replaces a lazy one of that name)."""
+    drop_group(idata, group)
     idata.add_groups({group: dataset})
+
+
+def set_lazy_group(idata: Results, group: str, compute: LazyGroup) -> None:
+    """Make ``group`` one computed on request by ``compute(posterior)`` (replacing a stored one of that name).
+
+    The group is computed each time it is asked for and not kept, so results hold
+    draws x observations arrays only while a caller uses them.
+    """
+    if group in idata.groups():
+        del idata[group]
+    vars(idata)[_LAZY_ATTR] = {**_lazy(idata), group: compute}
+
+
+def drop_group(idata: Results, group: str) -> None:
+    """Remove ``group``, stored or lazy (nothing when absent)."""
+    if group in idata.groups():
+        del idata[group]
+    if group in _lazy(idata):
+        vars(idata)[_LAZY_ATTR] = {k: v for k, v in _lazy(idata).items() if k != group}
 
 
 def drop_warmup(idata: Results) -> None:
@@ -87,6 +122,29 @@ def pop_unconstrained_draws(idata: Results) -> np.ndarray | None:
     values = stats["unconstrained_draw"].transpose("chain", "draw", ...).values
     set_group(idata, "sample_stats", stats.drop_vars("unconstrained_draw"))
     return values
+
+
+def replace_chains(idata: Results, new: Results, chains: Sequence[int]) -> Results:
+    """``idata`` with its ``chains`` replaced, in order, by the chains of ``new`` (every group with a ``chain`` dim).
+
+    The other chains keep their draws. Groups only ``idata`` holds, or without chains, are kept as they are.
+    """
+    chains = list(chains)
+    groups = {}
+    for group in idata.groups():
+        dataset = idata[group]
+        if "chain" not in dataset.dims or group not in new.groups():
+            groups[group] = dataset
+            continue
+        fresh = new[group]
+        if fresh.sizes["chain"] != len(chains):
+            raise ValueError(f"{group}: {fresh.sizes['chain']} new chains for {len(chains)} replaced ones")
+        pieces = [fresh.isel(chain=[chains.index(c)]) if c in chains else dataset.isel(chain=[c]) for c in range(dataset.sizes["chain"])]
+        merged = xr.concat(pieces, dim="chain", data_vars="all", coords="minimal", compat="override", join="exact")
+        merged = merged.assign_coords(chain=dataset["chain"].values)
+        merged.attrs = dataset.attrs
+        groups[group] = merged
+    return az.InferenceData(**groups)
 
 
 def n_draws(idata: Results) -> int:
@@ -159,11 +217,20 @@ def save(idata: Results, path: str | Path) -> Path:
     The file is written to a temporary file in the same folder and renamed over
     ``path`` (see :mod:`bayeslaw.atomic`): an interrupted or failed save, or a
     full disk, leaves any earlier file at ``path`` untouched.
+    Lazy groups are computed and written like stored ones, then dropped from memory again.
     """
     from bayeslaw.atomic import atomic_write
 
-    posterior(idata).attrs[ATTR_PREFIX + DIGEST_ATTR] = digest(idata)
-    return atomic_write(path, lambda tmp: idata.to_netcdf(str(tmp)), size_hint=_size_hint(idata))
+    lazy = _lazy(idata)
+    for group, compute in lazy.items():
+        idata.add_groups({group: compute(posterior(idata))})
+    try:
+        posterior(idata).attrs[ATTR_PREFIX + DIGEST_ATTR] = digest(idata)
+        return atomic_write(path, lambda tmp: idata.to_netcdf(str(tmp)), size_hint=_size_hint(idata))
+    finally:
+        for group in lazy:
+            if group in idata.groups():
+                del idata[group]
 
 
 def load(path: str | Path, *, required: Sequence[str] = REQUIRED_GROUPS) -> Results:
@@ -214,7 +281,9 @@ def from_datasets(groups: Mapping[str, xr.Dataset]) -> Results:
 
 
 def loo(idata: Results, var_name: str) -> Any:
-    """PSIS-LOO of ``idata`` (pointwise, with Pareto k)."""
+    """PSIS-LOO of ``idata`` (pointwise, with Pareto k); a lazy log likelihood is computed for the call only."""
+    if "log_likelihood" in _lazy(idata):
+        idata = az.InferenceData(posterior=posterior(idata), log_likelihood=get_group(idata, "log_likelihood"))
     return az.loo(idata, var_name=var_name, pointwise=True)
 
 

@@ -10,9 +10,11 @@ stay there, and R-hat then fails although the other chains agree. After
 sampling, :func:`bayeslaw.diagnostics.stuck_chains` compares the chains' mean log
 densities, then :func:`bayeslaw.chain_checks.chains_apart` the chains' medians of
 every parameter against their within-chain spreads (a chain in another mode of
-nearly equal log density). When a chain is stuck either way, all chains are rerun
-once with another seed (nutpie reuses the compiled model), each started at a draw
-of the other chains, and the fit's notes say so with the numbers.
+nearly equal log density). When chains are stuck either way, only those chains are
+rerun, once, with another seed (nutpie reuses the compiled model), each started at a
+draw of the good chains; the good chains keep their draws, the new chains take the
+stuck ones' places, and the fit's notes say so with the numbers. A fit with no stuck
+chain never reruns, so its draws are those of the first run.
 ``restart_stuck_chains=False`` keeps the first run. The rerun fit is checked like
 any other; if a chain is still stuck, the notes say that too.
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pymc as pm
 
 from bayeslaw import interrupts, results, run_length, starts
@@ -160,10 +163,11 @@ def _no_restart_reason(backend: Backend, config: SamplerConfig, run: Run) -> str
 def _rerun_stuck(
     backend: Backend, prepared: object, run: Run, config: SamplerConfig, seed: int, cores: int
 ) -> tuple[Run, list[str], StuckChains]:
-    """The stuck-chain policy: detect stuck chains (:func:`_stuck`); rerun all once from the others' draws.
+    """The stuck-chain policy: detect stuck chains (:func:`_stuck`); rerun only those, once, from the others' draws.
 
-    Returns the run the fit reports (the rerun, if there was one), the notes saying what
-    happened, and the stuck chains of the returned run.
+    The other chains keep their draws; the new chains take the stuck ones' places.
+    Returns the run the fit reports (the merged run, if there was a rerun), the notes
+    saying what happened, and the stuck chains of the returned run.
     """
     stuck = _stuck(run.idata)
     if not stuck.chains:
@@ -172,18 +176,37 @@ def _rerun_stuck(
     if why is not None:
         return run, [f"chains {list(stuck.chains)} were stuck ({stuck.description}); not rerun ({why})"], stuck
     rerun_seed = seed + RESTART_SEED_OFFSET
+    bad = list(stuck.chains)
     good = [c for c in range(config.chains) if c not in stuck.chains]
-    points = backend.start_points(prepared, run, good, config.chains, rerun_seed)
-    rerun = _sample(backend, prepared, config, rerun_seed, cores, starts=points, keep_state=_may_extend(backend, config))
-    note = (
-        f"chains {list(stuck.chains)} were stuck ({stuck.description}), as in a local mode with no real posterior "
-        f"mass. All {config.chains} chains were rerun once (seed {rerun_seed}), each started "
-        "at a draw of the other chains; the rerun is what this fit reports (restart_stuck_chains=False keeps the first run)"
+    points = backend.start_points(prepared, run, good, len(bad), rerun_seed)
+    keep_state = _may_extend(backend, config)
+    subset = replace(config, chains=len(bad))
+    with interrupts.watch() as seen:
+        fresh = backend.sample_chains(prepared, config, rerun_seed, cores, points, len(bad), keep_state=keep_state)
+    interrupts.raise_if_incomplete(seen, results.posterior(fresh.idata), subset.draws, subset.chains, fresh.idata)
+    merged = Run(
+        idata=results.replace_chains(run.idata, fresh.idata, bad),
+        state=_replace_state(run.state, fresh.state, bad) if keep_state else None,
+        no_restart=fresh.no_restart or run.no_restart,
     )
-    again = _stuck(rerun.idata)
+    note = (
+        f"chains {bad} were stuck ({stuck.description}), as in a local mode with no real posterior "
+        f"mass. Those {len(bad)} chain(s) were rerun once (seed {rerun_seed}), each started at a draw of chains {good}, "
+        "whose draws are kept; the merged chains are what this fit reports (restart_stuck_chains=False keeps the first run)"
+    )
+    again = _stuck(merged.idata)
     if again.chains:
-        note += f". The rerun still has stuck chains {list(again.chains)}: {again.description}"
-    return rerun, [note], again
+        note += f". After the rerun chains {list(again.chains)} are still stuck: {again.description}"
+    return merged, [note], again
+
+
+def _replace_state(state: Any, fresh: Any, chains: list[int]) -> Any:
+    """A run's restart state (an array with chains first, e.g. nutpie's unconstrained draws) with ``chains`` replaced by ``fresh``'s."""
+    if state is None or fresh is None:
+        return None
+    merged = np.array(state, copy=True)
+    merged[chains] = fresh
+    return merged
 
 
 def _extend_to_targets(

@@ -1,17 +1,29 @@
-"""Benchmark: fit time by phase, ESS/s and peak memory against rows and against groups, today's path vs the data path.
+"""Benchmark: fit time by phase, ESS/s and peak memory against rows and against groups, today's path vs the lazy path.
 
 Run::
 
     python benchmarks/bench_scale.py [--rows 1000 3000 10000 30000 100000] [--skills 4 16 64 256]
-                                     [--draws D --tune T] [--timeout S] [--json out.json]
+                                     [--paths today lazy] [--draws D --tune T] [--on-request]
+                                     [--timeout S] [--json out.json] [--quick]
 
-Every configuration runs in its own fresh process (so its peak RSS is its own), once
-on today's path (``bayeslaw.fit``: data compiled in as constants) and once on the
-compile-once data path (``fit(..., reuse_compiled=True)``), one after the other, so
-their ratio is measured under the same load. Phases: ``build`` (the PyMC model),
-``compile`` (the backend's preparation: PyTensor + Numba), ``sample`` (NUTS, with the
-stuck-chain policy), ``diagnostics`` (r_hat, ESS) and ``post`` (observed, constant,
-log-likelihood and posterior predictive groups).
+Every configuration runs in its own fresh process, so its peak RSS (the child's
+``VmHWM``) is its own; a first process only compiles, so that every measured path
+finds the model in the on-disk compile cache. The paths, run one after the other for each configuration so
+their ratio is measured under the same load:
+
+- ``today``: the fit as bayeslaw 0.1 made it: the model with the data as constants,
+  and the log-likelihood and posterior predictive groups (draws x rows each) computed
+  in one piece and stored in the fit (``_add_predictive_groups(fit, eager=True)``);
+- ``lazy``: the fit as ``bayeslaw.fit`` makes it now: the same model and sampler, and
+  those two groups computed on request, in blocks of draws (:mod:`bayeslaw.pointwise`);
+- ``data``: ``lazy`` on the compile-once data path (``fit(..., reuse_compiled=True)``).
+
+Phases: ``build`` (the PyMC model), ``compile`` (the backend's preparation: PyTensor +
+Numba), ``sample`` (NUTS, with the stuck-chain policy), ``diagnostics`` (r_hat, ESS) and
+``post`` (the observed, constant, log-likelihood and posterior predictive groups).
+With ``--on-request`` each lazy fit then computes PSIS-LOO and the PPC coverage (the
+groups on request; not part of the fit's time or peak; reported as ``request`` seconds
+and ``request RSS``).
 
 Rows: the default ``chinchilla`` model on simulated Chinchilla-law data (one
 group; rows/10 model sizes x 10 token ratios). Groups: the ``hierarchical`` model
@@ -19,17 +31,17 @@ on ``skills`` x 3 datamixes, 40 runs per (skill, datamix) cell (256 skills: 30,7
 rows), with group parameters drawn around Chinchilla-like population values.
 
 Reported per configuration and path: seconds per phase, total, minimum bulk ESS,
-bulk ESS per second of the total, divergences, whether the fit converged, and
-peak RSS; then the data path's time and memory as ratios of today's. A
-configuration that exceeds ``--timeout`` seconds is reported as such. Times are
-wall-clock on whatever machine and load there is: compare the ratios.
+bulk ESS per second of the total, whether the fit converged, and peak RSS; then each
+path's time and memory as ratios of today's. ``--quick``: rows 1k-30k and 4-16 skills at
+the spec's run length (for a loaded machine). A configuration that exceeds
+``--timeout`` seconds is reported as such. Times are wall-clock on whatever machine and
+load there is: compare the ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -65,7 +77,17 @@ def make_data(kind: str, size: int) -> tuple[Any, str]:
     return simulate("chinchilla", truth, skills=skills, datamixes=datamixes, sigma=0.02, seed=size).data, "hierarchical"
 
 
-def one(kind: str, size: int, path: str, draws: int | None, tune: int | None) -> dict[str, Any]:
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far (``VmHWM``), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def one(kind: str, size: int, path: str, draws: int | None, tune: int | None, on_request: bool = False) -> dict[str, Any]:
     """Fit one configuration on one path in this process, timing each phase."""
     from bayeslaw import compiled, results
     from bayeslaw.backends import get_backend
@@ -83,7 +105,10 @@ def one(kind: str, size: int, path: str, draws: int | None, tune: int | None) ->
     backend = get_backend(config.backend)
     phases: dict[str, float] = {}
     tick = time.perf_counter()
-    if path == "today":
+    if path == "warm":  # fill the on-disk compile cache, so that no measured path pays a cold compile
+        backend.prepare(build_model(data, spec).model)
+        return {"kind": kind, "size": size, "path": path, "warm_s": time.perf_counter() - tick}
+    if path in ("today", "lazy"):
         built = build_model(data, spec)
         phases["build"] = time.perf_counter() - tick
         tick = time.perf_counter()
@@ -107,10 +132,10 @@ def one(kind: str, size: int, path: str, draws: int | None, tune: int | None) ->
     phases["diagnostics"] = time.perf_counter() - tick
     tick = time.perf_counter()
     fitted = Fit(idata=sampled.idata, data=data, spec=spec, refs=built.refs, diagnostics=diagnostics, seed=1, notes=sampled.notes)
-    _add_predictive_groups(fitted)
+    _add_predictive_groups(fitted, eager=path == "today")
     phases["post"] = time.perf_counter() - tick
     total = sum(phases.values())
-    return {
+    row = {
         "kind": kind,
         "size": size,
         "rows": len(data),
@@ -122,8 +147,17 @@ def one(kind: str, size: int, path: str, draws: int | None, tune: int | None) ->
         "divergences": diagnostics.n_divergent,
         "converged": diagnostics.converged,
         "draws": results.n_draws(fitted.idata),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }
+    if on_request and path != "today":
+        from bayeslaw.ppc import ppc_coverage
+
+        tick = time.perf_counter()
+        results.loo(fitted.idata, "y")
+        ppc_coverage(fitted)
+        row["request_s"] = time.perf_counter() - tick
+        row["request_rss_mb"] = peak_rss_mb()
+    return row
 
 
 def run_child(kind: str, size: int, path: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -131,6 +165,7 @@ def run_child(kind: str, size: int, path: str, args: argparse.Namespace) -> dict
     command = [sys.executable, __file__, "--one", kind, str(size), path]
     command += [f"--draws={args.draws}"] if args.draws else []
     command += [f"--tune={args.tune}"] if args.tune else []
+    command += ["--on-request"] if args.on_request else []
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout, check=False)
     except subprocess.TimeoutExpired:
@@ -165,26 +200,33 @@ def show(rows: list[dict[str, Any]]) -> None:
                 ]
             )
         )
+    requested = [r for r in rows if "request_s" in r]
+    if requested:
+        print("\non request after a lazy fit (PSIS-LOO + PPC coverage, groups computed in blocks of draws):")
+        for row in requested:
+            print(f"  {row['kind']}={row['size']} {row['path']}: {row['request_s']:.1f} s, peak RSS then {row['request_rss_mb']:.0f} MB")
     by = {(r["kind"], r["size"], r["path"]): r for r in rows if "failed" not in r}
-    print("\ndata path / today's path, same configuration, same run:")
+    print("\neach path / today's path, same configuration, same run:")
     for (kind, size, path), row in by.items():
         today = by.get((kind, size, "today"))
-        if path != "data" or not today:
+        if path == "today" or not today:
             continue
         ratios = {
             "total": row["total"] / today["total"],
+            "post": row["phases"]["post"] / today["phases"]["post"],
             "sample": row["phases"]["sample"] / today["phases"]["sample"],
-            "compile": row["phases"]["compile"] / today["phases"]["compile"],
             "peak RSS": row["peak_rss_mb"] / today["peak_rss_mb"],
         }
-        print(f"  {kind}={size}: " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
+        print(f"  {kind}={size} {path}: " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, nargs="*", default=[1000, 3000, 10000, 30000, 100000])
     parser.add_argument("--skills", type=int, nargs="*", default=[4, 16, 64, 256])
-    parser.add_argument("--paths", nargs="*", default=["today", "data"])
+    parser.add_argument("--paths", nargs="*", default=["today", "lazy"], choices=["today", "lazy", "data"])
+    parser.add_argument("--on-request", action="store_true", help="after each lazy fit, time PSIS-LOO and the PPC coverage")
+    parser.add_argument("--quick", action="store_true", help="rows 1k-30k and 4-16 skills (for a loaded machine)")
     parser.add_argument("--draws", type=int)
     parser.add_argument("--tune", type=int)
     parser.add_argument("--timeout", type=float, default=3600.0)
@@ -193,11 +235,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         kind, size, path = args.one
-        print(json.dumps(one(kind, int(size), path, args.draws, args.tune)))
+        print(json.dumps(one(kind, int(size), path, args.draws, args.tune, args.on_request)))
         return
+    if args.quick:
+        args.rows = [r for r in args.rows if r <= 30000]
+        args.skills = [k for k in args.skills if k <= 16]
     rows = []
     for kind, sizes in (("rows", args.rows), ("skills", args.skills)):
         for size in sizes:
+            run_child(kind, size, "warm", args)
             for path in args.paths:
                 rows.append(run_child(kind, size, path, args))
                 print(json.dumps(rows[-1]), flush=True)

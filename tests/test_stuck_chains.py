@@ -56,7 +56,7 @@ def _force_first_run_stuck(monkeypatch: pytest.MonkeyPatch) -> list[StuckChains]
 
 
 @pytest.mark.parametrize("backend", ["nutpie", "pymc"])
-def test_a_stuck_chain_reruns_every_chain_once_and_says_so(
+def test_a_stuck_chain_reruns_only_itself_once_and_says_so(
     chinchilla_data: bl.ScalingData, monkeypatch: pytest.MonkeyPatch, backend: str
 ) -> None:
     calls = _force_first_run_stuck(monkeypatch)
@@ -68,6 +68,20 @@ def test_a_stuck_chain_reruns_every_chain_once_and_says_so(
     alpha = fitted.posterior["alpha"].median("draw").values
     assert np.all(np.abs(alpha - 0.35) < 0.05), alpha
     assert "unconstrained_draw" not in bl.results.sample_stats(fitted.idata)
+    assert "Those 1 chain(s) were rerun" in notes[0] and "chains [1], whose draws are kept" in notes[0]
+
+
+def test_the_good_chains_keep_their_draws(chinchilla_data: bl.ScalingData, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = bl.fit(chinchilla_data, random_seed=SEED, restart_stuck_chains=False, **SHORT)  # the first run, never rerun
+    _force_first_run_stuck(monkeypatch)
+    rerun = bl.fit(chinchilla_data, random_seed=SEED, **SHORT)
+    for name in ("alpha", "E", "sigma"):
+        kept, old = rerun.posterior[name].sel(chain=1).values, first.posterior[name].sel(chain=1).values
+        np.testing.assert_array_equal(kept, old)  # chain 1 was good: its draws are the first run's
+        assert not np.array_equal(rerun.posterior[name].sel(chain=0).values, first.posterior[name].sel(chain=0).values)
+    assert list(rerun.posterior["chain"].values) == [0, 1]
+    stats = bl.results.sample_stats(rerun.idata)
+    np.testing.assert_array_equal(stats["logp"].sel(chain=1).values, bl.results.sample_stats(first.idata)["logp"].sel(chain=1).values)
 
 
 def test_the_rerun_is_reproducible(chinchilla_data: bl.ScalingData, monkeypatch: pytest.MonkeyPatch) -> None:

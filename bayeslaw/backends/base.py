@@ -113,17 +113,19 @@ class Backend:
         """
         raise NotImplementedError
 
-    def sample_chains(self, prepared: Any, config: Any, seed: int, cores: int, starts: Any, n_chains: int) -> Run:
+    def sample_chains(
+        self, prepared: Any, config: Any, seed: int, cores: int, starts: Any, n_chains: int, *, keep_state: bool = False
+    ) -> Run:
         """Sample only ``n_chains`` new chains, started at ``starts`` (from :meth:`start_points`), with ``config``'s other settings.
 
         For a rerun policy that replaces stuck chains only and keeps the others: it merges
         the returned chains with the kept ones (this method neither knows nor touches them).
-        Needs ``restarts``.
+        ``keep_state`` as for :meth:`sample`. Needs ``restarts``.
         """
         if not self.restarts:
             raise NotImplementedError(f"backend {self.lookup_name!r} cannot start chains at given points")
         subset = dataclasses.replace(config, chains=n_chains)
-        return self.sample(prepared, subset, seed, max(1, min(cores, n_chains)), starts=starts)
+        return self.sample(prepared, subset, seed, max(1, min(cores, n_chains)), starts=starts, keep_state=keep_state)
 
     def with_data(self, prepared: Any, values: Mapping[str, np.ndarray], coords: Mapping[str, Sequence[Any]]) -> Any:
         """``prepared`` (from a model built with ``as_data=True``) reading ``values`` and labelled by ``coords``.
