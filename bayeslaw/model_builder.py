@@ -78,8 +78,20 @@ def pooled_axes(data: ScalingData, spec: ModelSpec, param: str) -> tuple[dict[st
             single = next(p for p in parts if len(data.levels[p]) < 2)
             notes.append(f"{param}: pooling over {axis!r} ignored (the data has one {single!r})")
         else:
-            used[axis] = mode
+            n_groups, min_rows = _n_groups(data, axis), _min_rows(data, axis)
+            used[axis] = mode.resolve(n_groups, min_rows)
+            if used[axis] is not mode:
+                notes.append(
+                    f"pooling {mode.lookup_name!r} over {axis!r} ({n_groups} groups, fewest rows {min_rows}): "
+                    f"{used[axis].lookup_name} ({used[axis].description})"
+                )
     return used, notes
+
+
+def pooling_forms(data: ScalingData, spec: ModelSpec) -> tuple[tuple[str, str, str], ...]:
+    """(parameter, axis, mode) of every pooled axis as built for ``data``, after modes such as ``auto`` chose their form."""
+    law = get_law(spec.law)
+    return tuple((param, axis, mode.lookup_name) for param in law.parameters for axis, mode in pooled_axes(data, spec, param)[0].items())
 
 
 def model_data(data: ScalingData, spec: ModelSpec) -> dict[str, np.ndarray]:
@@ -120,7 +132,7 @@ def build_model(data: ScalingData, spec: ModelSpec, *, as_data: bool = False) ->
         obs_params = {}
         for name in law.parameters:
             axes, axis_notes = pooled_axes(data, spec, name)
-            notes += axis_notes
+            notes += [note for note in axis_notes if note not in notes]
             if not axes:
                 obs_params[name] = spec.prior(name).create(name)
                 param_dims[name] = ()
@@ -189,6 +201,14 @@ def _pooled_parameter(
 def _n_groups(data: ScalingData, axis: str) -> int:
     """Number of groups (cells, for an interaction) along a pooling axis."""
     return int(np.prod([len(data.levels[part]) for part in axis_parts(axis)]))
+
+
+def _min_rows(data: ScalingData, axis: str) -> int:
+    """Rows of the smallest group (cell, for an interaction; empty cells count as 0) along a pooling axis."""
+    parts = axis_parts(axis)
+    sizes = [len(data.levels[part]) for part in parts]
+    cells = np.ravel_multi_index(tuple(data.codes(part) for part in parts), sizes)
+    return int(np.bincount(cells, minlength=int(np.prod(sizes))).min())
 
 
 def few_groups_note(axis: str, n_groups: int) -> str:

@@ -53,6 +53,13 @@ class PoolingMode:
         super().__init_subclass__(**kwargs)
         MODES.add(cls)
 
+    def resolve(self, n_groups: int, min_rows: int) -> PoolingMode:
+        """The mode that builds an axis of ``n_groups`` groups whose smallest group has ``min_rows`` rows.
+
+        ``self`` for every mode except those that choose their form from the data (``auto``).
+        """
+        return self
+
     def offset(self, name: str, dims: tuple[str, ...], scale: float) -> Any | None:
         """Create (in the current PyMC model) this axis's link-scale offset over ``dims``, or return ``None``.
 
