@@ -126,7 +126,7 @@ def build_model(data: ScalingData, spec: ModelSpec, *, as_data: bool = False) ->
     containers = model_data(data, spec) if as_data else None
     notes: list[str] = []
     param_dims: dict[str, tuple[str, ...]] = {}
-    few_groups: set[str] = set()
+    few_groups: dict[str, bool] = {}
 
     with pm.Model(coords=data.coords()) as model:
         obs_params = {}
@@ -138,7 +138,9 @@ def build_model(data: ScalingData, spec: ModelSpec, *, as_data: bool = False) ->
                 param_dims[name] = ()
                 continue
             natural, dims = _pooled_parameter(data, spec, law, name, axes)
-            few_groups.update(a for a, mode in axes.items() if mode.hierarchical and _n_groups(data, a) <= FEW_GROUPS)
+            for axis, mode in axes.items():
+                if mode.hierarchical and _n_groups(data, axis) <= FEW_GROUPS:
+                    few_groups[axis] = few_groups.get(axis, False) or mode.estimates_spread
             param_dims[name] = dims
             index = tuple(data.codes(axis) if containers is None else _container(containers, f"code_{axis}") for axis in dims)
             obs_params[name] = natural[index]
@@ -155,7 +157,7 @@ def build_model(data: ScalingData, spec: ModelSpec, *, as_data: bool = False) ->
         likelihood_params = {key: spec.family_prior(key).create(key) for key in family.params}
         family.pymc(OBSERVED, family.transform(mean, pt), likelihood_params, observed, (OBS_DIM,))
 
-    notes += [few_groups_note(axis, _n_groups(data, axis)) for axis in sorted(few_groups)]
+    notes += [few_groups_note(axis, _n_groups(data, axis), few_groups[axis]) for axis in sorted(few_groups)]
     return BuiltModel(model=model, law=law, refs=refs, param_dims=param_dims, notes=tuple(notes))
 
 
@@ -211,8 +213,14 @@ def _min_rows(data: ScalingData, axis: str) -> int:
     return int(np.bincount(cells, minlength=int(np.prod(sizes))).min())
 
 
-def few_groups_note(axis: str, n_groups: int) -> str:
-    """The note for partial pooling over an axis with only ``n_groups`` groups."""
+def few_groups_note(axis: str, n_groups: int, estimated: bool = True) -> str:
+    """The note for partial pooling over an axis with only ``n_groups`` groups (``estimated``: the spread is sampled)."""
+    if not estimated:
+        return (
+            f"partial pooling over {axis!r} has {n_groups} groups, too few to estimate their spread: it is fixed at "
+            "the spec's pooling_scale (on the link scale), so each group's value is set by its own rows and that prior; "
+            "model='shared_exponents' fits each group separately with the exponents still shared"
+        )
     return (
         f"partial pooling over {axis!r} has {n_groups} groups: their spread is set mostly by its prior "
         "(pooling_scale), and such fits often diverge; if this one is flagged, model='shared_exponents' "

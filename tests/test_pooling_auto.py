@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import grouped_fits as g
+import numpy as np
 import pytest
 
 import bayeslaw as bl
 from bayeslaw.compiled import cache_key
-from bayeslaw.model_builder import build_model, pooling_forms
+from bayeslaw.model_builder import build_model, few_groups_note, pooling_forms
 from bayeslaw.pooling import get_mode
 from bayeslaw.pooling.auto import FEW_GROUPS, MIN_ROWS, choose
 from bayeslaw.simulate import draw_group_params, simulate
@@ -17,8 +18,8 @@ from bayeslaw.spec import ModelSpec
 @pytest.mark.parametrize(
     ("n_groups", "min_rows", "expected"),
     [
-        (2, 100, "partial_few_groups"),
-        (FEW_GROUPS, 100, "partial_few_groups"),
+        (2, 100, "partial_fixed_spread"),
+        (FEW_GROUPS, 100, "partial_fixed_spread"),
         (FEW_GROUPS + 1, MIN_ROWS, "partial_centred"),
         (FEW_GROUPS + 1, MIN_ROWS - 1, "partial"),
         (16, 0, "partial"),
@@ -46,14 +47,16 @@ def _subset(skills: tuple[str, ...], datamixes: tuple[str, ...]) -> bl.ScalingDa
     return data.subset(mask.to_numpy(), note="test subset")
 
 
-def test_few_groups_get_non_centred_offsets_with_a_gamma_spread() -> None:
+def test_few_groups_get_centred_offsets_with_the_spread_fixed_at_the_pooling_scale() -> None:
     built = build_model(_subset(("s1", "s2"), ("m1", "m2", "m3")), _spec())
     names = {rv.name: rv for rv in built.model.free_RVs}
-    assert "log_E_skill_z" in names and "log_E_datamix_z" in names
-    assert not any(name.endswith("_offset") for name in names)
-    assert names["log_E_skill_sd"].owner.op.name == "gamma"
-    assert any("pooling 'auto' over 'skill' (2 groups" in note and "partial_few_groups" in note for note in built.notes)
+    assert "log_E_skill_offset" in names and "log_E_datamix_offset" in names
+    assert not any(name.endswith(("_sd", "_z")) for name in names)  # no spread to sample
+    sigma = names["log_E_skill_offset"].owner.inputs[-1]
+    assert np.unique(sigma.eval()).tolist() == pytest.approx([0.5])  # the default pooling scale
+    assert any("pooling 'auto' over 'skill' (2 groups" in note and "partial_fixed_spread" in note for note in built.notes)
     assert sum("pooling 'auto' over 'skill'" in note for note in built.notes) == 1  # one note per axis, not per parameter
+    assert few_groups_note("skill", 2, estimated=False) in built.notes
 
 
 def _four_skills(rows_of_s0: int) -> bl.ScalingData:

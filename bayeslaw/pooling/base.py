@@ -41,6 +41,8 @@ class PoolingMode:
     hierarchical
         Whether the groups' offsets share a population spread. Such modes may
         be used on interaction axes, and get a note when an axis has few groups.
+    estimates_spread
+        Whether that spread is a sampled parameter (``False``: stated by the pooling scale).
     """
 
     lookup_name: ClassVar[str]
@@ -48,6 +50,7 @@ class PoolingMode:
     varies: ClassVar[bool] = True
     per_group_base: ClassVar[bool] = False
     hierarchical: ClassVar[bool] = False
+    estimates_spread: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
