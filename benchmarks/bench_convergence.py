@@ -22,8 +22,9 @@ Groups of cases (``--only``):
     90% intervals (``covered`` of ``checks``).
 
 ``--quick`` keeps a few cases per group (the ones most likely to fail). ``--spec-variant``
-fits modified copies of the shipped specs (e.g. ``noncentred``: every ``partial_centred`` axis
-made ``partial``), written to a temporary directory, never to ``models/``. Every row goes to the
+fits modified copies of the shipped specs (e.g. ``noncentred``: every ``partial_centred`` or
+``auto`` axis made ``partial``; ``all_centred_as_before``: ``auto`` made ``partial_centred``),
+built in memory, never written to ``models/``. Every row goes to the
 CSV (default ``benchmarks/results/convergence.csv``, appended) with the git commit, so runs of
 different branches can be compared. Wall times include compilation and are machine-dependent:
 compare ratios measured in one run.
