@@ -6,7 +6,8 @@ reads its inputs, observed target, group codes and reference scales from
 (``swaps_data``: nutpie), it serves every dataset of the same spec and shapes:
 only pointers to the new arrays change. This module keeps such compiled models in
 the process, keyed by :func:`cache_key` (the spec's model part, the backend, the
-container shapes and the number of levels of every group axis), so the compile cost
+container shapes, the number of levels of every group axis and the form each pooled axis
+takes, see :func:`bayeslaw.model_builder.pooling_forms`), so the compile cost
 is paid once per process and key. Long-lived workers of an executor
 (:mod:`bayeslaw.batch`) keep their own cache across tasks.
 
@@ -32,7 +33,7 @@ from typing import Any
 
 from bayeslaw.backends import Backend, get_backend
 from bayeslaw.data import ScalingData
-from bayeslaw.model_builder import BuiltModel, build_model, model_data
+from bayeslaw.model_builder import BuiltModel, build_model, model_data, pooling_forms
 from bayeslaw.sampling import Sampled, SamplerConfig, run_prepared, run_sampler
 from bayeslaw.spec import ModelSpec
 
@@ -89,7 +90,7 @@ def cache_key(data: ScalingData, spec: ModelSpec, backend: str) -> tuple:
     model_part = {k: v for k, v in spec.to_dict().items() if k not in ("sampler", "description", "name")}
     shapes = tuple(sorted((name, value.shape, value.dtype.str) for name, value in model_data(data, spec).items()))
     levels = tuple((axis, len(data.levels[axis])) for axis in data.groups)
-    return (json.dumps(model_part, sort_keys=True, default=str), backend, data.target, shapes, levels)
+    return (json.dumps(model_part, sort_keys=True, default=str), backend, data.target, shapes, levels, pooling_forms(data, spec))
 
 
 def cache_info() -> dict[str, int]:

@@ -78,8 +78,20 @@ def pooled_axes(data: ScalingData, spec: ModelSpec, param: str) -> tuple[dict[st
             single = next(p for p in parts if len(data.levels[p]) < 2)
             notes.append(f"{param}: pooling over {axis!r} ignored (the data has one {single!r})")
         else:
-            used[axis] = mode
+            n_groups, min_rows = _n_groups(data, axis), _min_rows(data, axis)
+            used[axis] = mode.resolve(n_groups, min_rows)
+            if used[axis] is not mode:
+                notes.append(
+                    f"pooling {mode.lookup_name!r} over {axis!r} ({n_groups} groups, fewest rows {min_rows}): "
+                    f"{used[axis].lookup_name} ({used[axis].description})"
+                )
     return used, notes
+
+
+def pooling_forms(data: ScalingData, spec: ModelSpec) -> tuple[tuple[str, str, str], ...]:
+    """(parameter, axis, mode) of every pooled axis as built for ``data``, after modes such as ``auto`` chose their form."""
+    law = get_law(spec.law)
+    return tuple((param, axis, mode.lookup_name) for param in law.parameters for axis, mode in pooled_axes(data, spec, param)[0].items())
 
 
 def model_data(data: ScalingData, spec: ModelSpec) -> dict[str, np.ndarray]:
@@ -114,19 +126,21 @@ def build_model(data: ScalingData, spec: ModelSpec, *, as_data: bool = False) ->
     containers = model_data(data, spec) if as_data else None
     notes: list[str] = []
     param_dims: dict[str, tuple[str, ...]] = {}
-    few_groups: set[str] = set()
+    few_groups: dict[str, bool] = {}
 
     with pm.Model(coords=data.coords()) as model:
         obs_params = {}
         for name in law.parameters:
             axes, axis_notes = pooled_axes(data, spec, name)
-            notes += axis_notes
+            notes += [note for note in axis_notes if note not in notes]
             if not axes:
                 obs_params[name] = spec.prior(name).create(name)
                 param_dims[name] = ()
                 continue
             natural, dims = _pooled_parameter(data, spec, law, name, axes)
-            few_groups.update(a for a, mode in axes.items() if mode.hierarchical and _n_groups(data, a) <= FEW_GROUPS)
+            for axis, mode in axes.items():
+                if mode.hierarchical and _n_groups(data, axis) <= FEW_GROUPS:
+                    few_groups[axis] = few_groups.get(axis, False) or mode.estimates_spread
             param_dims[name] = dims
             index = tuple(data.codes(axis) if containers is None else _container(containers, f"code_{axis}") for axis in dims)
             obs_params[name] = natural[index]
@@ -143,7 +157,7 @@ def build_model(data: ScalingData, spec: ModelSpec, *, as_data: bool = False) ->
         likelihood_params = {key: spec.family_prior(key).create(key) for key in family.params}
         family.pymc(OBSERVED, family.transform(mean, pt), likelihood_params, observed, (OBS_DIM,))
 
-    notes += [few_groups_note(axis, _n_groups(data, axis)) for axis in sorted(few_groups)]
+    notes += [few_groups_note(axis, _n_groups(data, axis), few_groups[axis]) for axis in sorted(few_groups)]
     return BuiltModel(model=model, law=law, refs=refs, param_dims=param_dims, notes=tuple(notes))
 
 
@@ -191,8 +205,22 @@ def _n_groups(data: ScalingData, axis: str) -> int:
     return int(np.prod([len(data.levels[part]) for part in axis_parts(axis)]))
 
 
-def few_groups_note(axis: str, n_groups: int) -> str:
-    """The note for partial pooling over an axis with only ``n_groups`` groups."""
+def _min_rows(data: ScalingData, axis: str) -> int:
+    """Rows of the smallest group (cell, for an interaction; empty cells count as 0) along a pooling axis."""
+    parts = axis_parts(axis)
+    sizes = [len(data.levels[part]) for part in parts]
+    cells = np.ravel_multi_index(tuple(data.codes(part) for part in parts), sizes)
+    return int(np.bincount(cells, minlength=int(np.prod(sizes))).min())
+
+
+def few_groups_note(axis: str, n_groups: int, estimated: bool = True) -> str:
+    """The note for partial pooling over an axis with only ``n_groups`` groups (``estimated``: the spread is sampled)."""
+    if not estimated:
+        return (
+            f"partial pooling over {axis!r} has {n_groups} groups, too few to estimate their spread: it is fixed at "
+            "the spec's pooling_scale (on the link scale), so each group's value is set by its own rows and that prior; "
+            "model='shared_exponents' fits each group separately with the exponents still shared"
+        )
     return (
         f"partial pooling over {axis!r} has {n_groups} groups: their spread is set mostly by its prior "
         "(pooling_scale), and such fits often diverge; if this one is flagged, model='shared_exponents' "

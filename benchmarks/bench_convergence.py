@@ -22,8 +22,9 @@ Groups of cases (``--only``):
     90% intervals (``covered`` of ``checks``).
 
 ``--quick`` keeps a few cases per group (the ones most likely to fail). ``--spec-variant``
-fits modified copies of the shipped specs (e.g. ``noncentred``: every ``partial_centred`` axis
-made ``partial``), written to a temporary directory, never to ``models/``. Every row goes to the
+fits modified copies of the shipped specs (e.g. ``noncentred``: every ``partial_centred`` or
+``auto`` axis made ``partial``; ``all_centred_as_before``: ``auto`` made ``partial_centred``),
+built in memory, never written to ``models/``. Every row goes to the
 CSV (default ``benchmarks/results/convergence.csv``, appended) with the git commit, so runs of
 different branches can be compared. Wall times include compilation and are machine-dependent:
 compare ratios measured in one run.
@@ -176,14 +177,18 @@ def cases() -> list[Case]:
 # ------------------------------------------------------------------ spec variants (experiments)
 
 
-def _variant_noncentred(spec: dict[str, Any]) -> dict[str, Any]:
-    pooling = {p: {a: ("partial" if m == "partial_centred" else m) for a, m in axes.items()} for p, axes in spec.get("pooling", {}).items()}
+def _replace_modes(spec: dict[str, Any], old: tuple[str, ...], new: str) -> dict[str, Any]:
+    """``spec`` with every pooling mode in ``old`` replaced by ``new``."""
+    pooling = {p: {a: (new if m in old else m) for a, m in axes.items()} for p, axes in spec.get("pooling", {}).items()}
     return {**spec, "pooling": pooling}
+
+
+def _variant_noncentred(spec: dict[str, Any]) -> dict[str, Any]:
+    return _replace_modes(spec, ("partial_centred", "auto"), "partial")
 
 
 def _variant_centred(spec: dict[str, Any]) -> dict[str, Any]:
-    pooling = {p: {a: ("partial_centred" if m == "partial" else m) for a, m in axes.items()} for p, axes in spec.get("pooling", {}).items()}
-    return {**spec, "pooling": pooling}
+    return _replace_modes(spec, ("partial", "auto"), "partial_centred")
 
 
 #: Axes with at most this many groups get the non-centred form in the ``few_noncentred`` variant.
@@ -208,6 +213,9 @@ VARIANTS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "noncentred": lambda spec, data: _variant_noncentred(spec),
     "centred": lambda spec, data: _variant_centred(spec),
     "few_noncentred": _variant_few_noncentred,
+    "auto": lambda spec, data: _replace_modes(spec, ("partial_centred",), "auto"),
+    "auto_all": lambda spec, data: _replace_modes(spec, ("partial", "partial_centred"), "auto"),
+    "all_centred_as_before": lambda spec, data: _replace_modes(spec, ("auto",), "partial_centred"),
 }
 
 

@@ -5,9 +5,10 @@ Run from a fresh shell::
     python benchmarks/bench_few_groups.py [--seed S] [--json out.json]
 
 A common first use of bayeslaw is two evaluation sets measured on one or two
-training sets. With 2 groups on an axis, ``models/hierarchical.toml`` estimates
-each group spread from 2 offsets; the spread then rests on its prior and the
-spread-offset funnel makes divergences. ``models/shared_exponents.toml`` keeps the
+training sets. With 2-3 groups on an axis, ``models/hierarchical.toml`` (pooling
+``auto``) states the group spread (its pooling scale) instead of estimating it
+from 2-3 offsets, where a sampled spread made a funnel with the offsets and
+divergences. ``models/shared_exponents.toml`` keeps the
 exponents shared and fits E, a_ref and b_ref per group without pooling. This
 script fits both models, with each spec's sampler settings and the same seed, to
 four subsets of the Gadre et al. (2024) over-training data and prints, for each,

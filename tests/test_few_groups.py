@@ -28,7 +28,7 @@ def two_skills() -> bl.ScalingData:
 
 def test_partial_pooling_over_two_groups_gets_a_note(two_skills: bl.ScalingData) -> None:
     built = build_model(two_skills, resolve_spec("hierarchical"))
-    assert few_groups_note("skill", 2) in built.notes
+    assert few_groups_note("skill", 2, estimated=False) in built.notes  # 'auto' states the spread of 2 groups
     assert sum("partial pooling over" in note for note in built.notes) == 1  # one note per axis, not per parameter
 
 
@@ -40,8 +40,8 @@ def test_no_note_with_three_groups_or_without_pooling(two_skills: bl.ScalingData
 
 def test_two_by_two_groups_note_both_axes() -> None:
     notes = build_model(_subset(TWO_SKILLS, ("m1", "m2")), resolve_spec("hierarchical")).notes
-    assert few_groups_note("datamix", 2) in notes
-    assert few_groups_note("skill", 2) in notes
+    assert few_groups_note("datamix", 2, estimated=False) in notes
+    assert few_groups_note("skill", 2, estimated=False) in notes
 
 
 def test_shared_exponents_spec_shares_exponents_only(two_skills: bl.ScalingData) -> None:

@@ -83,7 +83,9 @@ def test_grouped_coords_and_dims(hier: bl.Fit, sim) -> None:
     assert list(post["alpha"].dims) == ["chain", "draw"]
     assert list(post["skill"].values) == list(g.SKILLS)
     assert list(post["datamix"].values) == list(g.DATAMIXES)
-    assert {"log_E_skill_sd", "log_E_datamix_sd", "log_a_ref_skill_offset"} <= set(post.data_vars)
+    # 3 skills x 3 datamixes: pooling 'auto' states both spreads (centred offsets, no spread variable)
+    assert {"log_E_skill_offset", "log_E_datamix_offset", "log_a_ref_skill_offset"} <= set(post.data_vars)
+    assert not any(name.endswith("_sd") for name in post.data_vars)
     summary = hier.summary()
     assert "E[s1, m2]" in summary.index and "alpha" in summary.index
 

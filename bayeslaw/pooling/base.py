@@ -41,6 +41,8 @@ class PoolingMode:
     hierarchical
         Whether the groups' offsets share a population spread. Such modes may
         be used on interaction axes, and get a note when an axis has few groups.
+    estimates_spread
+        Whether that spread is a sampled parameter (``False``: stated by the pooling scale).
     """
 
     lookup_name: ClassVar[str]
@@ -48,10 +50,18 @@ class PoolingMode:
     varies: ClassVar[bool] = True
     per_group_base: ClassVar[bool] = False
     hierarchical: ClassVar[bool] = False
+    estimates_spread: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         MODES.add(cls)
+
+    def resolve(self, n_groups: int, min_rows: int) -> PoolingMode:
+        """The mode that builds an axis of ``n_groups`` groups whose smallest group has ``min_rows`` rows.
+
+        ``self`` for every mode except those that choose their form from the data (``auto``).
+        """
+        return self
 
     def offset(self, name: str, dims: tuple[str, ...], scale: float) -> Any | None:
         """Create (in the current PyMC model) this axis's link-scale offset over ``dims``, or return ``None``.
