@@ -312,6 +312,16 @@ class Fit:
             notes = (extrapolation.describe(),)
         return ForecastResult(draws=draws.assign_coords(coords), prob=prob, notes=notes, banner=self.diagnostics.banner())
 
+    def to_arviz(self) -> results.Results:
+        """The fit's InferenceData with every group stored, for ArviZ functions (e.g. ``az.plot_ppc``).
+
+        Fits above :data:`bayeslaw.pointwise.STORE_CELLS_MAX` draws x observations compute their
+        log-likelihood and posterior predictive on request; this computes and stores them (memory:
+        8 bytes per draw and observation, per group). Smaller fits already store them.
+        """
+        results.materialize(self.idata)
+        return self.idata
+
     def _repr_html_(self) -> str:
         """Notebook view: the model, the data, the convergence banner, the notes and the parameter table."""
         summary = self.summary()
@@ -461,6 +471,15 @@ def _add_predictive_groups(result: Fit, *, eager: bool = False) -> None:
     for kind in pointwise.KINDS:
         recipe = pointwise.ObservationGroup(kind, result.data, result.spec.law, result.spec.family, dict(result.refs), seed)
         results.set_lazy_group(result.idata, kind, recipe)
+    cells = results.n_draws(result.idata) * len(result.data)
+    if cells <= pointwise.STORE_CELLS_MAX:
+        results.materialize(result.idata)
+    else:
+        result.notes = (
+            *result.notes,
+            f"log_likelihood and posterior_predictive ({cells:,} draws x observations) are computed on request, in blocks; "
+            "fit.to_arviz() stores them for ArviZ functions that read them directly (e.g. az.plot_ppc)",
+        )
 
 
 #: Sampler settings that :func:`fit` takes as keywords (the rest stay in the spec), carried over by :func:`refit`.

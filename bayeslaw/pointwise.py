@@ -31,6 +31,9 @@ from bayeslaw.variables import get_variable
 BLOCK_BYTES = 32 * 2**20
 #: The groups an :class:`ObservationGroup` computes.
 KINDS = ("log_likelihood", "posterior_predictive")
+#: Draws x observations up to which a fit stores these groups (80 MB each in float64), so that its
+#: InferenceData works with every ArviZ function as it is; larger fits compute them on request.
+STORE_CELLS_MAX = 10_000_000
 
 
 def draw_blocks(n_chain: int, n_draw: int, n_obs: int, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, slice]]:

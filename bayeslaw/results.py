@@ -83,6 +83,12 @@ def set_lazy_group(idata: Results, group: str, compute: LazyGroup) -> None:
     vars(idata)[_LAZY_ATTR] = {**_lazy(idata), group: compute}
 
 
+def materialize(idata: Results) -> None:
+    """Compute every lazy group of ``idata`` and store it (the same values :func:`get_group` gives)."""
+    for group in lazy_groups(idata):
+        set_group(idata, group, get_group(idata, group))
+
+
 def drop_group(idata: Results, group: str) -> None:
     """Remove ``group``, stored or lazy (nothing when absent)."""
     if group in idata.groups():
