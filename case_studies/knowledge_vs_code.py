@@ -152,11 +152,12 @@ for shift, runs in SCENARIOS:
 runs_table = pd.DataFrame(rows)
 summary_rows = []
 for (_shift, runs), group in runs_table.groupby(["S", "runs"], sort=True):
+    told = int((group["detected"] & group["converged"]).sum())
     summary_rows.append(
         {
             "true shift": f"{float(group['true shift'].iloc[0]):+.0%}",
             "runs per skill": runs,
-            "told from noise (of replicates)": f"{int(group['detected'].sum())} / {len(group)}",
+            "told from noise (of converged replicates)": f"{told} / {int(group['converged'].sum())}",
             "median of posterior medians": f"{group['median'].median():+.1%}",
             f"median {CREDIBLE_INTERVAL:.0%} interval width (pp)": f"{100 * (group['upper'] - group['lower']).median():.0f}",
             "truth covered": f"{int(group['covered'].sum())} / {len(group)}",
@@ -166,15 +167,25 @@ for (_shift, runs), group in runs_table.groupby(["S", "runs"], sort=True):
 scenario_table = pd.DataFrame(summary_rows).set_index(["true shift", "runs per skill"])
 out.heading(f"Can the posterior tell the shift from noise? (all-code vs all-knowledge N* at {REFERENCE_BUDGET:.0e} FLOPs)")
 out.table(scenario_table)
-smallest = {}
+# Conclusions rest only on converged fits: a scenario with an unconverged replicate is not counted as
+# "told from noise in every replicate", and false alarms are counted among converged fits.
+smallest, undecided = {}, {}
 for runs in RUNS:
     sub = runs_table[(runs_table["runs"] == runs) & (runs_table["S"] > 0)]
-    always = sorted(s for s, g in sub.groupby("S") if g["detected"].all())
+    always = sorted(s for s, g in sub.groupby("S") if g["converged"].all() and g["detected"].all())
     smallest[runs] = f"{-always[0]:+.0%}" if always else "none of those simulated"
-nulls = runs_table[runs_table["S"] == 0]
+    undecided[runs] = sorted(f"{-s:+.0%}" for s, g in sub.groupby("S") if not g["converged"].all())
+nulls = runs_table[(runs_table["S"] == 0) & runs_table["converged"]]
 out.bullet_list(
-    [f"Smallest simulated shift told from noise in every replicate with {runs} runs per skill: {smallest[runs]}" for runs in RUNS]
-    + [f"Simulations with no true shift flagged as a shift (false alarms): {int(nulls['detected'].sum())} of {len(nulls)}"]
+    [
+        f"Smallest simulated shift told from noise in every replicate with {runs} runs per skill: {smallest[runs]}"
+        + (f" (not decided for {', '.join(undecided[runs])}: a replicate did not converge)" if undecided[runs] else "")
+        for runs in RUNS
+    ]
+    + [
+        f"Converged simulations with no true shift flagged as a shift (false alarms): {int(nulls['detected'].sum())} of {len(nulls)}"
+        f" ({int((runs_table['S'] == 0).sum()) - len(nulls)} unconverged not counted)"
+    ]
 )
 shown = runs_table.assign(
     **{
