@@ -30,7 +30,10 @@ def hier(sim) -> bl.Fit:
 
 @pytest.fixture(scope="module")
 def indep(sim) -> bl.Fit:
-    return g.fit_of("shared", "independent")
+    """The independent fit, sampled until it meets its targets: its sparse skill is poorly identified, so the
+    grouped fits' fixed run length leaves it NOT CONVERGED (r_hat 1.05), and no width comparison may rest on that."""
+    settings = {k: v for k, v in g.FIT.items() if k != "draws"}
+    return bl.fit(sim.data, "independent", random_seed=g.FIT_SEED, **settings)
 
 
 def test_draw_group_params_is_additive_on_the_log_scale() -> None:
@@ -118,6 +121,7 @@ def test_recovery_of_shared_exponents_skill_E_and_optimum(hier: bl.Fit, sim) -> 
 
 def test_partial_pooling_narrows_the_sparse_skill(hier: bl.Fit, indep: bl.Fit, sim) -> None:
     """The skill with few runs borrows strength: narrower intervals than an independent fit, still covering the truth."""
+    assert hier.converged and indep.converged, (hier.diagnostics.banner(), indep.diagnostics.banner())
     budget = 100 * g.largest_compute(sim)
     skill = g.SPARSE_SKILL
     for mix in g.DATAMIXES:
