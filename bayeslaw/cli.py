@@ -771,6 +771,18 @@ def _add_allow(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_column_options(parser: argparse.ArgumentParser) -> None:
+    """The options that map a CSV's columns to bayeslaw's variables (``fit`` and ``backtest``)."""
+    cols = parser.add_argument_group("column mapping (default: canonical names N, D, C, loss, skill, datamix and common aliases)")
+    cols.add_argument("--params-col", help="column with model size N (parameters)")
+    cols.add_argument("--tokens-col", help="column with training tokens D")
+    cols.add_argument("--compute-col", help="column with training compute C (FLOPs); checked against 6ND")
+    cols.add_argument("--loss-col", help="column with the loss")
+    cols.add_argument("--skill-col", help="column with the skill / eval-set label")
+    cols.add_argument("--datamix-col", help="column with the data-mix label")
+    cols.add_argument("--map", action="append", metavar="NAME=COLUMN", help="map any canonical variable to a column (repeatable)")
+
+
 def _add_prob(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prob", type=_probability, default=CREDIBLE_INTERVAL, help=f"credible-interval probability (default {CREDIBLE_INTERVAL})"
@@ -799,14 +811,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--model", default="chinchilla", help="shipped model name (see `bayeslaw models`) or path to a .toml spec")
     fit.add_argument("--out", required=True, help="where to write the fit (.nc)")
     fit.add_argument("--target", default=None, help="canonical response (default: the law's, usually 'loss')")
-    cols = fit.add_argument_group("column mapping (default: canonical names N, D, C, loss, skill, datamix and common aliases)")
-    cols.add_argument("--params-col", help="column with model size N (parameters)")
-    cols.add_argument("--tokens-col", help="column with training tokens D")
-    cols.add_argument("--compute-col", help="column with training compute C (FLOPs); checked against 6ND")
-    cols.add_argument("--loss-col", help="column with the loss")
-    cols.add_argument("--skill-col", help="column with the skill / eval-set label")
-    cols.add_argument("--datamix-col", help="column with the data-mix label")
-    cols.add_argument("--map", action="append", metavar="NAME=COLUMN", help="map any canonical variable to a column (repeatable)")
+    _add_column_options(fit)
     fit.add_argument("--drop-highest", type=_count, default=0, metavar="K", help="explicitly drop the K highest-target rows (recorded)")
     fit.add_argument(
         "--compute-rtol",
@@ -863,14 +868,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--growth", action="store_true", help="also score each model widened by its learned extrapolation discrepancy")
     bt.add_argument("--pointfit", action="store_true", help="also score the approach-3 point fit with 100 bootstrap refits")
     bt.add_argument("--out", default=None, help="write the per-run forecasts and scores to this CSV")
-    bcols = bt.add_argument_group("column mapping")
-    bcols.add_argument("--params-col", help="column with model size N (parameters)")
-    bcols.add_argument("--tokens-col", help="column with training tokens D")
-    bcols.add_argument("--compute-col", help="column with training compute C (FLOPs)")
-    bcols.add_argument("--loss-col", help="column with the loss")
-    bcols.add_argument("--skill-col", help="column with the skill / eval-set label")
-    bcols.add_argument("--datamix-col", help="column with the data-mix label")
-    bcols.add_argument("--map", action="append", metavar="NAME=COLUMN", help="map any canonical variable to a column (repeatable)")
+    _add_column_options(bt)
     _add_sampler_options(bt)
     _add_prob(bt)
     _add_allow(bt)
