@@ -12,7 +12,7 @@ as the worker lives, and the executor's workers should be long-lived (a
 
 Results come back small: a worker returns the fit without its posterior
 predictive and log-likelihood groups (draws x rows each), and they are
-recomputed here from the posterior, the data and the seed, exactly as
+computed here from the posterior, the data and the seed, exactly as
 :func:`bayeslaw.fit` computes them. Fits on an executor are therefore identical
 to sequential :func:`fit_many` fits with the same seeds.
 
@@ -32,17 +32,13 @@ from typing import Any
 
 import pandas as pd
 
-from bayeslaw import results
 from bayeslaw.batch_jax import fit_many_jax
 from bayeslaw.constants import DEFAULT_SEED
 from bayeslaw.data import ScalingData
 from bayeslaw.diagnostics import ConvergenceWarning
-from bayeslaw.fit import Fit, _add_predictive_groups, fit, refit
+from bayeslaw.fit import Fit, _add_predictive_groups, fit, fit_posterior, refit
 from bayeslaw.jax_sampler import JAX_BATCH
 from bayeslaw.spec import ModelSpec, resolve_spec
-
-#: Result groups recomputed in the caller instead of travelling back from a worker (each draws x rows).
-RECOMPUTED_GROUPS = ("posterior_predictive", "log_likelihood")
 
 
 def fit_many(
@@ -94,18 +90,14 @@ def fit_many(
 
 
 def fit_small(data: ScalingData, spec: ModelSpec, seed: int, options: Mapping[str, Any]) -> Fit:
-    """A worker's task: the compile-once fit, without the groups :func:`restore` recomputes."""
+    """A worker's task: the compile-once fit, without the groups :func:`restore` computes (they are never computed here)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # the caller's restore() warns, where the user sees it
-        fitted = fit(data, spec, random_seed=seed, reuse_compiled=True, **options)
-    idata = fitted.idata
-    for group in RECOMPUTED_GROUPS:
-        results.drop_group(idata, group)
-    return fitted
+        return fit_posterior(data, spec, random_seed=seed, reuse_compiled=True, **options)
 
 
 def restore(small: Fit, *, warn: bool = True) -> Fit:
-    """A fit from :func:`fit_small` with its posterior predictive and log-likelihood groups recomputed (same seed).
+    """A fit from :func:`fit_small` with its observation groups (predictive, log-likelihood) added as :func:`bayeslaw.fit` does.
 
     ``warn``: issue the fit's ``ConvergenceWarning`` here, if it did not converge (the worker's went unseen).
     """
@@ -125,4 +117,4 @@ def _seeds(random_seed: int | Sequence[int], n: int) -> list[int]:
     return seeds
 
 
-__all__ = ["RECOMPUTED_GROUPS", "fit_many", "fit_small", "refit", "restore"]
+__all__ = ["fit_many", "fit_small", "refit", "restore"]

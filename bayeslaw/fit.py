@@ -349,6 +349,10 @@ class Fit:
         return results.save(self.idata, path)
 
 
+#: Sampler settings of :func:`fit` that override the spec's ``[sampler]`` table when set.
+_SAMPLER_OVERRIDES = ("draws", "tune", "chains", "backend", "target_accept", "restart_stuck_chains", "robust_starts")
+
+
 def fit(
     data: ScalingData | pd.DataFrame,
     model: str | Path | Mapping[str, Any] | ModelSpec = "chinchilla",
@@ -408,23 +412,56 @@ def fit(
         not bit-identical to the default path. Used by :meth:`Fit.refit` and
         :func:`bayeslaw.batch.fit_many`.
     """
+    result = fit_posterior(
+        data,
+        model,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores,
+        random_seed=random_seed,
+        backend=backend,
+        target_accept=target_accept,
+        progress=progress,
+        check=check,
+        restart_stuck_chains=restart_stuck_chains,
+        robust_starts=robust_starts,
+        reuse_compiled=reuse_compiled,
+    )
+    _add_predictive_groups(result)
+    return result
+
+
+def fit_posterior(
+    data: ScalingData | pd.DataFrame,
+    model: str | Path | Mapping[str, Any] | ModelSpec = "chinchilla",
+    *,
+    random_seed: int = DEFAULT_SEED,
+    progress: bool = False,
+    check: bool = True,
+    reuse_compiled: bool = False,
+    **settings: Any,
+) -> Fit:
+    """:func:`fit` without the observation groups (log-likelihood and posterior predictive, draws x rows each).
+
+    :func:`fit` is this plus :func:`_add_predictive_groups`; an executor's worker
+    (:func:`bayeslaw.batch.fit_small`) stops here, so the groups are computed once, by the caller.
+    ``settings``: :func:`fit`'s sampler keywords (``draws``, ``tune``, ``chains``, ``cores``, ``backend``,
+    ``target_accept``, ``restart_stuck_chains``, ``robust_starts``).
+    """
     if isinstance(data, pd.DataFrame):
         data = ScalingData.from_frame(data)
     spec = resolve_spec(model)
     validate_spec(spec, data)  # every spec value and prior, before building the model (bayeslaw.spec_validation)
     plausibility.check_data(data, len(get_law(spec.law).parameters))
-    overrides = {
-        "draws": draws,
-        "tune": tune,
-        "chains": chains,
-        "backend": backend,
-        "target_accept": target_accept,
-        "restart_stuck_chains": restart_stuck_chains,
-        "robust_starts": robust_starts,
-    }
+    unknown = sorted(set(settings) - {*_SAMPLER_OVERRIDES, "cores"})
+    if unknown:
+        raise TypeError(f"fit() got unexpected keyword arguments {unknown}")
+    overrides = {k: settings.get(k) for k in _SAMPLER_OVERRIDES}
     merged = {**spec.sampler, **{k: v for k, v in overrides.items() if v is not None}}
+    cores = settings.get("cores")
     validate_sampler({**merged, "cores": cores}, "sampler:")
-    config = SamplerConfig(**merged, cores=cores, progress=progress, extend_to_targets=draws is None)
+    config = SamplerConfig(**merged, cores=cores, progress=progress, extend_to_targets=settings.get("draws") is None)
     names = list(get_law(spec.law).parameters) + list(get_family(spec.family).params)
     if reuse_compiled:
         built, sampled = sample_data(data, spec, config, random_seed, check_vars=names)
@@ -435,7 +472,6 @@ def fit(
     notes = (*built.notes, *sampled.notes)
     diagnostics = check_convergence(idata, names, warn=check)
     result = Fit(idata=idata, data=data, spec=spec, refs=built.refs, diagnostics=diagnostics, seed=random_seed, notes=notes)
-    _add_predictive_groups(result)
     results.set_attrs(
         idata,
         {

@@ -112,6 +112,45 @@ def test_process_pool_gives_the_sequential_fits(sequential):
         assert a.diagnostics == b.diagnostics
 
 
+class _InlineExecutor:
+    """Runs each task here and keeps what the task returned, before fit_many's caller-side step."""
+
+    def __init__(self) -> None:
+        self.returned: list[bl.Fit] = []
+
+    def submit(self, fn, *args, **kwargs):
+        from concurrent.futures import Future
+
+        value = fn(*args, **kwargs)
+        self.returned.append(value)
+        future: Future = Future()
+        future.set_result(value)
+        return future
+
+
+def test_executor_tasks_compute_no_observation_groups_and_notes_stay_single(sequential, monkeypatch):
+    from bayeslaw import pointwise
+
+    executor = _InlineExecutor()
+    calls = {"n": 0}
+    original = results.set_lazy_group
+
+    def counting(*args, **kwargs):
+        calls["n"] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(results, "set_lazy_group", counting)
+    monkeypatch.setattr(pointwise, "STORE_CELLS_MAX", 0)  # every fit takes the on-request path, which adds a note
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bl.ConvergenceWarning)
+        fits = bl.fit_many([_data(1)], "chinchilla", random_seed=[3], executor=executor, **FAST)
+    # One lazy recipe per observation group, set once by the caller: the task itself computed none.
+    assert calls["n"] == len(pointwise.KINDS)
+    assert _same_draws(fits[0], sequential[0])
+    assert sum("computed on request" in note for note in fits[0].notes) == 1
+    assert results.has_group(fits[0].idata, "log_likelihood")
+
+
 def test_fit_many_checks_its_seeds():
     with pytest.raises(ValueError, match="2 seeds for 1 datasets"):
         bl.fit_many([_data(1)], random_seed=[1, 2])
