@@ -53,6 +53,12 @@ def validate_sampler(settings: Mapping[str, Any], where: str = "sampler") -> Non
         if key == "backend":
             from bayeslaw.backends import backend_names
 
+            if value == "jax":  # the batch path's name, not a single-fit backend (bayeslaw.batch_jax)
+                raise SpecError(
+                    f"{where} backend 'jax' fits many same-shaped datasets in one program: "
+                    f"bayeslaw.fit_many(datasets, model, backend='jax'); one fit uses one of {backend_names()} "
+                    "('numpyro' runs on JAX)"
+                )
             if value not in backend_names():
                 raise SpecError(f"{where} unknown sampler backend {value!r}; choose one of {backend_names()}")
             missing = missing_backend_packages(value)

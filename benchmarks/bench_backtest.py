@@ -23,8 +23,8 @@ Fine-tuning: each of FLAN, Gigaword, WMT19 separately (30 models' curves, rectif
 
 Prints per dataset x cut x candidate: n, median abs % error, signed bias, coverage of the 50/80/90/95%
 new-observation and mean-curve intervals, median relative 90% width, mean CRPS (log scale), mean LPD;
-then pooled tables. With ``--law-choice``: LFO picks the true law among chinchilla and kaplan on synthetic data
-(10 seeds x 2 designs). Per-run results are written as CSV under ``--out``.
+then pooled tables. With ``--law-choice``: LFO (``compare(method="lfo")``'s default cuts) picks the true law among
+chinchilla and kaplan on synthetic data (10 seeds x 2 designs). Per-run results are written as CSV under ``--out``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import pandas as pd
 
 import bayeslaw
 from bayeslaw.backtest import Context, Growth, Model, PointFitBootstrap, Stack, backtest, summarise
-from bayeslaw.lfo import compare_lfo
+from bayeslaw.lfo import LFO_CUTS, compare_lfo
 from bayeslaw.priors import Prior
 from bayeslaw.simulate import simulate
 from bayeslaw.spec import resolve_spec
@@ -101,7 +101,7 @@ def law_choice(seeds: int, sampler: dict) -> pd.DataFrame:
             sim = simulate(truth, truths[truth], sigma=0.01, seed=seed, **grid)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                cmp = compare_lfo(sim.data, ["chinchilla", "kaplan"], cuts=(0.1,), seed=seed, sampler=sampler, allow_unconverged=True)
+                cmp = compare_lfo(sim.data, ["chinchilla", "kaplan"], cuts=LFO_CUTS, seed=seed, sampler=sampler, allow_unconverged=True)
             rows.append(
                 {
                     "design": design,
@@ -191,7 +191,7 @@ def main() -> None:
     if args.law_choice:
         choice = law_choice(args.law_choice_seeds, sampler)
         choice.to_csv(args.out / "law_choice.csv", index=False)
-        print("\n## Law choice by LFO (cut 0.1): seeds picking the true law, among seeds whose refits all converged")
+        print(f"\n## Law choice by LFO (the default cuts {LFO_CUTS}): seeds picking the true law, among seeds whose refits all converged")
         right = choice.assign(right=choice["picked"] == choice["truth"])
         summary = right.groupby(["design", "truth"]).agg(seeds=("right", "size"), converged=("converged", "sum"))
         summary["right_of_converged"] = right[right["converged"]].groupby(["design", "truth"])["right"].sum()

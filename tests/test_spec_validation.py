@@ -62,6 +62,7 @@ def test_dist_naming_a_non_distribution() -> None:
         ({"chains": True}, "chains must be a positive integer, got True"),
         ({"target_accept": 1.2}, "target_accept must be a number strictly between 0 and 1"),
         ({"backend": "stan"}, "unknown sampler backend 'stan'"),
+        ({"backend": "jax"}, r"fit_many\(datasets, model, backend='jax'\)"),
     ],
 )
 def test_sampler_values_by_type(sampler: dict, needle: str) -> None:
