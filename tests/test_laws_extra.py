@@ -43,8 +43,8 @@ MT_BLEU = {"A": 0.65, "alpha": 0.18, "beta": 2.5}
 SEED = 3
 #: Three pretraining/fine-tuning pairs of the grouped BLEU recovery.
 BLEU_GROUPS = {"en-de/c4": MT_BLEU, "en-fr/c4": {**MT_BLEU, "beta": 2.2}, "en-ro/mc4": {**MT_BLEU, "alpha": 0.2, "A": 0.5}}
-#: Short recovery fits: 2 chains x 400 draws after 400 tuning steps.
-RECOVERY_FIT = {"draws": 400, "tune": 400, "chains": 2, "random_seed": SEED}
+#: Recovery fits at the spec's run length, sampled longer until r_hat and ESS meet their targets (as bl.fit does by default).
+RECOVERY_FIT = {"random_seed": SEED}
 
 
 def _pt_eval(law_name: str, x: dict[str, np.ndarray], p: dict[str, float], refs: dict[str, float]) -> np.ndarray:
@@ -248,9 +248,8 @@ def _fit(data: ScalingData, model: str) -> bl.Fit:
 
 
 def _misses(fit_: bl.Fit, truth: dict[str, float], prob: float, select: dict[str, str] | None = None) -> list[str]:
-    """Truths outside their ``prob`` credible interval (after checking the short fit mixed)."""
-    assert fit_.diagnostics.max_rhat < 1.05, fit_.diagnostics.banner()
-    assert fit_.diagnostics.n_divergent == 0, fit_.diagnostics.banner()
+    """Truths outside their ``prob`` credible interval (after checking that the fit passed every convergence check)."""
+    assert fit_.converged, fit_.diagnostics.banner()
     out = []
     for name, value in truth.items():
         da = fit_.posterior[name].sel(select) if select else fit_.posterior[name]
@@ -347,8 +346,7 @@ def test_mt_crossentropy_recovery_grouped_by_pair():
 
 @pytest.mark.filterwarnings("ignore::bayeslaw.diagnostics.ConvergenceWarning")
 def test_mt_bleu_recovery_grouped_by_pair():
-    # Data seed 4 (seeds 3, 4, 5 give 3, 0 and 1 of 9 truths outside their 90% intervals, none outside 99%:
-    # see test_mt_bleu_coverage_over_seeds, marked slow).
+    # Data seed 4; coverage over seeds 3, 4 and 5 is test_mt_bleu_coverage_over_seeds (marked slow).
     data, truth = synthetic("mt_bleu", BLEU_GROUPS, np.geomspace(1e8, 1e12, 8), {"sigma": 0.01, "nu": 1e6}, seed=4)
     fit_ = _fit(data, "mt_bleu")
     _assert_group_coverage(fit_, truth)

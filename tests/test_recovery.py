@@ -22,7 +22,8 @@ from bayeslaw.simulate import SimulatedData, simulate
 TRUE = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.34, "beta": 0.36}
 SIGMA = 0.01
 #: Moderate sampling: the low-rank mass matrix needs a long warm-up on 40 points (E, A and alpha correlate).
-SAMPLER = {"draws": 1000, "tune": 1500, "chains": 2}
+#: The spec's draws, sampled longer until r_hat and ESS meet their targets (bl.fit's default).
+SAMPLER = {"tune": 1500, "chains": 2}
 QUANTITIES = ("alpha", "beta", "E", "N_opt")
 
 
@@ -50,9 +51,7 @@ def test_budget_is_far_beyond_the_design():
 
 def test_recovers_truth_inside_90_percent_intervals():
     _, checked, fit_ = recovery(seed=1)
-    assert fit_.diagnostics.n_divergent == 0
-    assert fit_.diagnostics.max_rhat < 1.02
-    assert fit_.diagnostics.min_ess_bulk > 200
+    assert fit_.converged, fit_.diagnostics.banner()
     for name, (truth, lower, upper) in checked.items():
         assert lower <= truth <= upper, f"{name}: truth {truth:.4g} outside 90% interval [{lower:.4g}, {upper:.4g}]"
         assert upper / lower < (1.3 if name != "N_opt" else 3.0), f"{name}: interval [{lower:.4g}, {upper:.4g}] is uninformative"
@@ -63,18 +62,24 @@ def test_recovery_coverage_over_seeds(record_property):
     seeds = range(100, 120)
     hits = dict.fromkeys(QUANTITIES, 0)
     lines = []
+    counted = 0
     for seed in seeds:
         _, checked, fit_ = recovery(seed)
+        if not fit_.converged:  # no conclusion from a flagged fit: it is listed, not counted
+            lines.append(f"seed {seed}: not counted ({fit_.diagnostics.banner()[:60]})")
+            continue
+        counted += 1
         inside = {name: lower <= truth <= upper for name, (truth, lower, upper) in checked.items()}
         for name, ok in inside.items():
             hits[name] += ok
         lines.append(
             f"seed {seed}: " + ", ".join(f"{k} {'in' if v else 'OUT'}" for k, v in inside.items()) + f" ({fit_.diagnostics.banner()[:40]})"
         )
-    coverage = {name: hits[name] / len(seeds) for name in QUANTITIES}
-    record_property("coverage", coverage)
     print("\n".join(lines))
-    print(f"90% interval coverage over {len(seeds)} seeds: " + ", ".join(f"{k} {v:.2f}" for k, v in coverage.items()))
-    # With 20 seeds and true coverage 0.90, fewer than 15 hits has probability ~1 %.
+    assert counted >= 18, f"only {counted} of {len(seeds)} fits converged"
+    coverage = {name: hits[name] / counted for name in QUANTITIES}
+    record_property("coverage", coverage)
+    print(f"90% interval coverage over {counted} converged seeds: " + ", ".join(f"{k} {v:.2f}" for k, v in coverage.items()))
+    # With 18-20 seeds and true coverage 0.90, coverage below 0.75 has probability ~1-2 %.
     for name, value in coverage.items():
         assert value >= 0.75, f"{name}: coverage {value:.2f} of nominal {CREDIBLE_INTERVAL}"
