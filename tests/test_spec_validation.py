@@ -45,6 +45,26 @@ def test_bad_prior_values(extra: dict, needle: str) -> None:
         check(extra)
 
 
+def test_valid_priors_are_checked_once_and_bad_ones_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bayeslaw import spec_validation
+
+    monkeypatch.setattr(spec_validation, "_VALID_PRIOR_SETS", set())
+    calls = []
+    real = spec_validation._check_priors
+    monkeypatch.setattr(spec_validation, "_check_priors", lambda *a: (calls.append(1), real(*a)))
+    good = {"priors": {"alpha": {"dist": "LogNormal", "mu": -1.0, "sigma": 0.5}}}
+    bad = {"priors": {"alpha": {"dist": "LogNormal", "mu": -1.0, "sigma": -0.5}}}
+    check(good)
+    check(good)
+    assert len(calls) == 1
+    check({"priors": {"alpha": {"dist": "LogNormal", "mu": -1.0, "sigma": 0.6}}})  # another value: checked again
+    assert len(calls) == 2
+    for _ in range(2):
+        with pytest.raises(SpecError, match="log density -inf"):
+            check(bad)
+    assert len(calls) == 4
+
+
 def test_dist_naming_a_non_distribution() -> None:
     with pytest.raises(SpecError, match=r"'sample' is not a distribution \(pymc.sample is a function\)"):
         ModelSpec.from_dict({**BASE, "priors": {"alpha": {"dist": "sample"}}})
