@@ -47,6 +47,10 @@ CHAIN_MEDIAN_SDS: float = 4.0
 #: runs. A cap in draws, not seconds, so that a fit never depends on the machine's speed.
 RUN_LENGTH_MAX_FACTOR: float = 8.0
 RUN_LENGTH_MAX_EXTENSIONS: int = 2
+#: A longer run that follows a run with divergent transitions adapts a smaller step: its target
+#: acceptance rate is the next of these above the last run's (Stan's remedy for divergences, raising
+#: adapt_delta). Divergences mark curvature the step size cannot follow; they also bias the tails.
+RUN_LENGTH_TARGET_ACCEPT_STEPS: tuple[float, ...] = (0.95, 0.99)
 
 #: Pareto k above which a PSIS-LOO estimate is unreliable (ArviZ's threshold).
 PARETO_K_MAX: float = 0.7

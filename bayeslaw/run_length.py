@@ -16,9 +16,15 @@ pass that cap is shortened to what is left, or not made when what is left is und
 fit on any machine. Each longer run's seed comes from the ``run_length`` stream of
 :mod:`bayeslaw.seeds`. The fit's notes say what was done, with the numbers.
 
-Not extended: runs with more divergences than the fit's threshold (more draws do not
-remove them), and runs with chains in different modes (they are rerun as stuck
-chains, :mod:`bayeslaw.sampling`).
+A run with divergent transitions is followed by a longer run that also adapts a
+smaller step: its target acceptance rate is the next of
+``RUN_LENGTH_TARGET_ACCEPT_STEPS`` (0.95, 0.99) above the last run's. Divergences
+mark curvature the step size cannot follow, and they bias the tails, so more draws
+alone would not fix them. This also holds for a run with more divergences than the
+fit tolerates, which is rerun only when the target can still be raised.
+
+Not extended: runs with chains in different modes (they are rerun as stuck chains,
+:mod:`bayeslaw.sampling`), and runs too divergent at the last step of the ladder.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from bayeslaw.constants import (
     RHAT_MAX,
     RUN_LENGTH_MAX_EXTENSIONS,
     RUN_LENGTH_MAX_FACTOR,
+    RUN_LENGTH_TARGET_ACCEPT_STEPS,
 )
 
 #: At most this many longer runs after the first.
@@ -109,14 +116,22 @@ def _extreme(stat: xr.Dataset, reduce: object) -> float:
 
 @dataclass(frozen=True)
 class Plan:
-    """The next run's draws, or why there is none (``draws`` is 0 then)."""
+    """The next run's draws and target acceptance rate, or why there is none (``draws`` is 0 then)."""
 
     draws: int
     reason: str
+    target_accept: float | None = None
 
 
-def plan(shortfall: Shortfall, targets: Targets, draws: int, configured: int, drawn: int, round_: int) -> Plan:
-    """Draws per chain of the next, longer run, or 0 with the reason there is none.
+def raised_target_accept(current: float) -> float | None:
+    """The next step of ``RUN_LENGTH_TARGET_ACCEPT_STEPS`` above ``current``, or ``None`` at the top."""
+    return next((step for step in RUN_LENGTH_TARGET_ACCEPT_STEPS if step > current + 1e-9), None)
+
+
+def plan(
+    shortfall: Shortfall, targets: Targets, draws: int, configured: int, drawn: int, round_: int, target_accept: float | None = None
+) -> Plan:
+    """Draws per chain (and target acceptance rate) of the next, longer run, or 0 draws with the reason there is none.
 
     Parameters
     ----------
@@ -132,10 +147,13 @@ def plan(shortfall: Shortfall, targets: Targets, draws: int, configured: int, dr
         Draws per chain sampled so far, all runs together.
     round_
         How many longer runs were made already.
+    target_accept
+        The last run's target acceptance rate; ``None``: never raise it (only more draws).
     """
     if shortfall.met(targets):
         return Plan(0, "targets met")
-    if shortfall.too_divergent(targets):
+    raised = raised_target_accept(target_accept) if target_accept is not None and shortfall.n_divergent > 0 else None
+    if shortfall.too_divergent(targets) and raised is None:
         return Plan(0, f"{shortfall.n_divergent} divergent transitions: more draws would not remove them")
     if round_ >= MAX_EXTENSIONS:
         return Plan(0, f"already {round_} longer runs")
@@ -160,14 +178,24 @@ def plan(shortfall: Shortfall, targets: Targets, draws: int, configured: int, dr
                 f"({targets.max_draws_factor:g} x {configured}; {drawn} drawn)",
             )
         new_draws = shortened
+    if raised is not None:
+        why = f"{shortfall.describe()}, {shortfall.n_divergent} divergent transitions"
+        return Plan(new_draws, f"{why} short of the targets", raised)
     return Plan(new_draws, f"{shortfall.describe()} short of the targets")
 
 
-def note(first: Shortfall, runs: list[tuple[int, int, Shortfall]], stopped: str, chains: int) -> str:
-    """The fit's note: what the first run reached, each longer run and its numbers, and why it stopped."""
-    parts = [f"run length: the first run reached {first.describe()}"]
-    for draws, seed, after in runs:
-        parts.append(f"rerun with {chains} x {draws} draws (seed {seed}), started at draws of the previous run: {after.describe()}")
+def note(first: Shortfall, runs: list[tuple[int, int, Shortfall, float | None]], stopped: str, chains: int) -> str:
+    """The fit's note: what the first run reached, each longer run and its numbers, and why it stopped.
+
+    ``runs``: (draws per chain, seed, what it reached, its raised target acceptance rate or ``None``) per longer run.
+    """
+    parts = [f"run length: the first run reached {first.describe()}, {first.n_divergent} divergent transitions"]
+    for draws, seed, after, accept in runs:
+        raised = f", target_accept raised to {accept:g} after divergences" if accept is not None else ""
+        parts.append(
+            f"rerun with {chains} x {draws} draws (seed {seed}{raised}), started at draws of the previous run: "
+            f"{after.describe()}, {after.n_divergent} divergent transitions"
+        )
     if stopped != "targets met":
         parts.append(f"stopped: {stopped}")
     else:

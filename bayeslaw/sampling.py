@@ -219,15 +219,18 @@ def _extend_to_targets(
         return run, []
     draws, drawn, done = config.draws, config.draws, []
     chains = list(range(config.chains))
+    accept = config.target_accept
     while True:
-        step = run_length.plan(shortfall, targets, draws, config.draws, drawn, len(done))
+        step = run_length.plan(shortfall, targets, draws, config.draws, drawn, len(done), accept)
         if not step.draws:
             break
+        accept = step.target_accept or accept
         new_seed = stream_seed(seed, "run_length") + len(done) * SEED_STREAMS["run_length"]
         points = backend.start_points(prepared, run, chains, config.chains, new_seed)
-        run = _sample(backend, prepared, replace(config, draws=step.draws), new_seed, cores, starts=points, keep_state=True)
+        longer = replace(config, draws=step.draws, target_accept=accept)
+        run = _sample(backend, prepared, longer, new_seed, cores, starts=points, keep_state=True)
         draws, drawn, shortfall = step.draws, drawn + step.draws, run_length.measure(run.idata, check_vars)
-        done.append((draws, new_seed, shortfall))
+        done.append((draws, new_seed, shortfall, step.target_accept))
         stuck = _stuck(run.idata)
         if stuck.chains:
             why = f"the longer run has stuck chains {list(stuck.chains)}: {stuck.description}"

@@ -48,6 +48,21 @@ def test_divergences_the_cap_and_the_round_limit_stop_it() -> None:
     assert plan(_short(bulk=200), TARGETS, 1000, 1000, 1000, MAX_EXTENSIONS).draws == 0
 
 
+def test_divergences_raise_the_target_acceptance_rate_up_the_ladder() -> None:
+    # ESS short with a few divergences (under the fit's threshold): longer, at the next step of the ladder
+    few = plan(_short(bulk=200, div=3), TARGETS, 1000, 1000, 1000, 0, target_accept=0.9)
+    assert (few.draws, few.target_accept) == (2500, 0.95)
+    assert "3 divergent transitions" in few.reason
+    # too divergent for the fit: rerun (at least 1.5 x) with a smaller step, which more draws alone would not give
+    many = plan(_short(div=100), TARGETS, 1000, 1000, 1000, 0, target_accept=0.95)
+    assert (many.draws, many.target_accept) == (1500, 0.99)
+    # at the top of the ladder a too-divergent run stops; without divergences the rate is kept
+    top = plan(_short(div=100), TARGETS, 1000, 1000, 1000, 0, target_accept=0.99)
+    assert top.draws == 0 and "divergent" in top.reason
+    clean = plan(_short(bulk=200), TARGETS, 1000, 1000, 1000, 0, target_accept=0.9)
+    assert clean.draws == 2500 and clean.target_accept is None
+
+
 def _chinchilla_spec(draws: int) -> dict:
     raw = resolve_spec("chinchilla").to_dict()
     return {**raw, "name": "chinchilla-short", "sampler": {**raw["sampler"], "draws": draws, "tune": 300, "chains": 2}}
@@ -87,6 +102,23 @@ def test_a_fine_tuning_fit_at_default_settings_converges_by_sampling_longer() ->
     assert fitted.converged, fitted.diagnostics.banner()
     note = next(n for n in fitted.notes if n.startswith("run length:"))
     assert "targets met" in note
+
+
+def test_a_run_with_divergences_is_rerun_with_a_smaller_step_and_converges() -> None:
+    """Chinchilla's law on Kaplan-law runs (no loss floor): a curved E-alpha ridge where the first run diverges."""
+    from bayeslaw.simulate import simulate
+
+    truth = {"N_c": 8.8e13, "D_c": 5.4e13, "alpha_N": 0.076, "alpha_D": 0.095}
+    sim = simulate("kaplan", truth, sigma=0.01, seed=1, sizes=tuple(np.geomspace(3e6, 3e9, 10)), tokens_per_param=(2.0, 10.0, 50.0, 250.0))
+    frame = sim.data.frame
+    compute = 6 * frame["N"] * frame["D"]
+    train = bl.ScalingData.from_frame(frame[compute <= 0.1 * compute.max()])
+    fitted = bl.fit(train, "chinchilla", random_seed=1)
+    note = next(n for n in fitted.notes if n.startswith("run length:"))
+    first = int(re.search(r"first run reached .*?, (\d+) divergent transitions", note).group(1))
+    assert first > 0, note
+    assert "target_accept raised to 0.95 after divergences" in note
+    assert fitted.converged, fitted.diagnostics.banner()
 
 
 def test_a_longer_run_is_reproducible_from_the_seed(chinchilla_data: bl.ScalingData, short_fits: tuple[bl.Fit, bl.Fit]) -> None:
