@@ -196,8 +196,32 @@ def compare_lfo(
         }
     ).sort_values("elpd_lfo", ascending=False)
     ranking.index.name = "model"
+    notes += decisiveness_notes(ranking)
     banner = "" if all(converged.values()) else "NOT CONVERGED: " + ", ".join(k for k, ok in converged.items() if not ok)
     return LfoComparison(ranking=ranking, pointwise=pointwise, notes=tuple(notes), banner=banner)
+
+
+#: A lead in elpd under this many standard errors of the difference does not tell two laws apart.
+DECISIVE_SE: float = 2.0
+#: Stacking weights from fewer held-out runs than this swing from one run to the next.
+FEW_HELD_OUT: int = 10
+
+
+def decisiveness_notes(ranking: pd.DataFrame) -> list[str]:
+    """CAUTION lines for a ranking (sorted, best first) whose lead is within noise or rests on few held-out runs."""
+    notes = []
+    if len(ranking) >= 2:
+        best, second = ranking.index[0], ranking.index[1]
+        lead, se = -float(ranking["elpd_diff"].iloc[1]), float(ranking["se_diff"].iloc[1])
+        if np.isfinite(lead) and np.isfinite(se) and lead < DECISIVE_SE * se:
+            notes.append(
+                f"CAUTION: {best} leads {second} by {lead:.1f} +/- {se:.1f} in elpd (under {DECISIVE_SE:g} standard errors): "
+                "the held-out runs do not tell these laws apart; prefer the stack of both to either alone"
+            )
+    n = int(ranking["n_held_out"].iloc[0]) if len(ranking) else 0
+    if n < FEW_HELD_OUT:
+        notes.append(f"CAUTION: only {n} held-out run(s) over all cuts: the ranking and the stacking weights can swing with one run")
+    return notes
 
 
 @dataclass(frozen=True)

@@ -103,3 +103,18 @@ def test_lfo_comparison_weights_and_best():
     assert cmp.best == "a" and cmp.weights == {"a": 0.9, "b": 0.1}
     assert set(cmp.summary()["quantity"]) == {"elpd_lfo", "elpd_diff"}
     assert cmp.draws["lpd_i"].sizes == {"heldout": 3, "model": 2}
+
+
+def test_a_lead_within_noise_or_few_held_out_runs_gets_a_caution():
+    import pandas as pd
+
+    from bayeslaw.lfo import decisiveness_notes
+
+    def ranking(diff: float, se: float, n: int) -> pd.DataFrame:
+        return pd.DataFrame({"elpd_diff": [0.0, diff], "se_diff": [0.0, se]}, index=["a", "b"]).assign(n_held_out=n)
+
+    tie = decisiveness_notes(ranking(-1.1, 1.8, 40))
+    assert len(tie) == 1 and "a leads b by 1.1 +/- 1.8" in tie[0] and tie[0].startswith("CAUTION")
+    assert decisiveness_notes(ranking(-4.0, 1.0, 40)) == []
+    few = decisiveness_notes(ranking(-4.0, 1.0, 4))
+    assert len(few) == 1 and "only 4 held-out run(s)" in few[0]
