@@ -29,6 +29,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from typing import Any, TypeVar
 
 import numpy as np
@@ -133,7 +134,7 @@ def blocks(shape: tuple[int, ...], cells: int) -> list[tuple[Any, ...]]:
     split = axis - 1
     pieces = -(-shape[split] // max(1, cells // inner))
     edges = np.linspace(0, shape[split], pieces + 1).round().astype(int)
-    return [(*lead, slice(a, b)) for lead in np.ndindex(*shape[:split]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [(*lead, slice(a, b)) for lead in np.ndindex(*shape[:split]) for a, b in pairwise(edges)]
 
 
 def map_in_order(function: Callable[[Any], _T], items: Sequence[Any], threads: int = BLOCK_THREADS) -> Iterator[_T]:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from bayeslaw.isoflop_search import blocks, safeguarded_newton
 from bayeslaw.laws import get_law
 from bayeslaw.mix import sweep_params, two_skill_path
-from bayeslaw.isoflop_search import blocks, safeguarded_newton
 from bayeslaw.optimum import optimum_numeric
 
 REFS = {"N": 1.2e8, "D": 2.5e9}

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from bayeslaw.isoflop_search import safeguarded_newton
 from bayeslaw.laws import get_law
 from bayeslaw.laws.chinchilla import Chinchilla
-from bayeslaw.isoflop_search import safeguarded_newton
 from bayeslaw.optimum import as_budget_array, optimum_closed_form, optimum_numeric
 
 #: The acceptance tolerance of the issue: 0.1 % on N*.
