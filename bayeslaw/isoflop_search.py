@@ -46,8 +46,8 @@ SEARCH_TOLERANCE = 1e-7
 DIFFERENCE_STEP = 1e-4
 #: Most iterations of the safeguarded Newton search (bisection alone needs < 40 from the widest bracket).
 MAX_ITERATIONS = 100
-#: Cells x skills searched at once: the law's temporaries (3 points x this many float64, ~200 KB) stay in the cache.
-BLOCK_CELLS = 2**13
+#: Cells x skills searched at once: big enough that numpy's per-call overhead is small, small enough for the cache.
+BLOCK_CELLS = 2**15
 #: Threads that search blocks at once (numpy releases the GIL in its array loops).
 BLOCK_THREADS = min(4, os.cpu_count() or 1)
 #: What the search returns per cell.
@@ -55,28 +55,40 @@ QUANTITIES = ("N_opt", "D_opt", "tokens_per_param", "loss_opt")
 
 #: ``objective(u, cells)``: the loss at ``u`` (shape ``(..., m)``) of the ``m`` cells ``cells`` (``None``: all, in order).
 Objective = Callable[[np.ndarray, np.ndarray | None], np.ndarray]
+#: ``derivatives(u, cells)``: the slope and curvature of the loss at ``u`` (shape ``(m,)``) of the cells ``cells``.
+Derivatives = Callable[[np.ndarray, np.ndarray | None], tuple[np.ndarray, np.ndarray]]
 _T = TypeVar("_T")
 
 
+def central_differences(objective: Objective, step: float = DIFFERENCE_STEP) -> Derivatives:
+    """Slope and curvature of ``objective`` from central differences: three evaluations ``u - step, u, u + step`` in one call."""
+    offsets = np.array([[-step], [0.0], [step]])
+
+    def derivatives(u: np.ndarray, cells: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        f_minus, f_mid, f_plus = objective(u + offsets, cells)
+        return (f_plus - f_minus) / (2 * step), (f_plus - 2 * f_mid + f_minus) / step**2
+
+    return derivatives
+
+
 def safeguarded_newton(
-    objective: Objective,
+    derivatives: Derivatives,
     lo: np.ndarray,
     hi: np.ndarray,
     tol: float = SEARCH_TOLERANCE,
-    step: float = DIFFERENCE_STEP,
     start: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Minimiser of a smooth unimodal ``objective`` in ``[lo, hi]``, elementwise over whole arrays.
+    """Minimiser of a smooth unimodal function in ``[lo, hi]`` from its ``derivatives``, elementwise over whole arrays.
 
-    ``objective(u, cells)`` maps u of shape ``(3, m)`` to values of that shape for the
+    ``derivatives(u, cells)`` gives the slope and curvature at u (shape ``(m,)``) of the
     ``m`` flat elements ``cells`` of ``lo`` (``None``: all of them, in order; the same
-    array object until the set changes); the three rows are ``u - step, u, u + step``.
-    Each iteration takes the Newton step from central differences where it stays inside
-    the bracket (and the curvature is positive), else bisects; the slope's sign shrinks
-    the bracket. Each element stops when its bracket is below ``tol`` (a converged Newton
-    step closes it), and later iterations evaluate only the elements still searching, so
-    an element's result does not depend on the others. The search starts at ``start``
-    (clipped to the bracket; default its midpoint).
+    array object until the set changes), e.g. :func:`central_differences` of the function.
+    Each iteration takes the Newton step where it stays inside the bracket (and the
+    curvature is positive), else bisects; the slope's sign shrinks the bracket. Each
+    element stops when its bracket is below ``tol`` (a Newton step below ``tol`` closes
+    it), and later iterations evaluate only the elements still searching, so an element's
+    result does not depend on the others. The search starts at ``start`` (clipped to the
+    bracket; default its midpoint).
     """
     lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
     shape = lo.shape
@@ -84,7 +96,6 @@ def safeguarded_newton(
     u = (lo + hi) / 2 if start is None else np.clip(np.broadcast_to(start, shape).ravel(), lo, hi)
     result = u.copy()
     cells: np.ndarray | None = None
-    offsets = np.array([[-step], [0.0], [step]])
     for _ in range(MAX_ITERATIONS):
         active = hi - lo > tol
         if not active.all():
@@ -94,9 +105,7 @@ def safeguarded_newton(
             if cells.size == 0:
                 return result.reshape(shape)
             u, lo, hi = u[active], lo[active], hi[active]
-        f_minus, f_mid, f_plus = objective(u + offsets, cells)
-        slope = (f_plus - f_minus) / (2 * step)
-        curvature = (f_plus - 2 * f_mid + f_minus) / step**2
+        slope, curvature = derivatives(u, cells)
         rising = slope > 0
         hi = np.where(rising, u, hi)
         lo = np.where(rising, lo, u)
@@ -178,6 +187,27 @@ class _Block:
             at += size
         return out
 
+    def derivatives(self, u: np.ndarray, cells: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Slope and curvature in u (weighted over skills) at log N = ``u`` (shape ``(m,)``) of the ``cells``:
+        the law's own where it gives them (:meth:`~bayeslaw.laws.base.Law.loss_derivatives_along_compute`),
+        else central differences of the loss."""
+        rows = self.rows(cells)
+        half, w = rows.pop("half_compute")[0], rows.pop("weights", None)
+        exact = self.law.loss_derivatives_along_compute(rows, self.refs, u, np.log(half), np)
+        if exact is None:
+            return central_differences(self.loss)(u, cells)
+        out = []
+        for values in exact[1:]:
+            values = np.broadcast_to(values, (self.width, u.shape[-1]))
+            if w is None:
+                out.append(values[0])
+                continue
+            total = values[0] * w[0]
+            for k in range(1, self.width):
+                total += values[k] * w[k]
+            out.append(total)
+        return out[0], out[1]
+
     def loss(self, u: np.ndarray, cells: np.ndarray | None) -> np.ndarray:
         """Loss (weighted over skills) at log N = ``u`` (shape ``(..., m)``) of the ``cells``."""
         rows = self.rows(cells)
@@ -255,7 +285,7 @@ def optimum_along_compute(
         centre = 0.5 * log_half
         if skill_view is None:
             lo, hi = grid_bracket(block.loss, centre - SEARCH_HALF_WIDTH, centre + SEARCH_HALF_WIDTH)
-            u = safeguarded_newton(block.loss, lo, hi)
+            u = safeguarded_newton(block.derivatives, lo, hi)
             edges[index] = (np.abs(u - centre) > SEARCH_HALF_WIDTH - 1e-3).reshape(edges[index].shape)
         else:
             log_n = take(skill_view, index)
@@ -269,7 +299,7 @@ def optimum_along_compute(
                 hi = np.max(np.where(used, log_n, -np.inf), axis=0)
                 start = np.sum(w * log_n, axis=0) / np.sum(w, axis=0)
             pad = 1e-9 * (1.0 + np.abs(lo))
-            u = safeguarded_newton(block.loss, lo - pad, hi + pad, start=start)
+            u = safeguarded_newton(block.derivatives, lo - pad, hi + pad, start=start)
         n_opt, d_opt = np.exp(u), np.exp(log_half - u)
         target = out["N_opt"][index].shape
         for name, values in zip(QUANTITIES, (n_opt, d_opt, d_opt / n_opt, block.loss(u, None)), strict=True):

@@ -40,6 +40,14 @@ class Chinchilla(Law):
         data_term = p["b_ref"] * xp.exp(-p["beta"] * xp.log(x["D"] / refs["D"]))
         return p["E"] + size_term + data_term
 
+    def loss_derivatives_along_compute(
+        self, p: Mapping[str, Array], refs: Mapping[str, float], log_n: Array, log_half_compute: Array, xp: Any
+    ) -> tuple[Array, Array, Array]:
+        """Along C = 6ND the two terms are exponentials in u = log N: d/du = -alpha * size + beta * data."""
+        size = p["a_ref"] * xp.exp(-p["alpha"] * (log_n - math.log(refs["N"])))
+        data = p["b_ref"] * xp.exp(-p["beta"] * ((log_half_compute - math.log(refs["D"])) - log_n))
+        return p["E"] + size + data, p["beta"] * data - p["alpha"] * size, p["alpha"] ** 2 * size + p["beta"] ** 2 * data
+
     def derived(self, p: Mapping[str, Array], refs: Mapping[str, float], xp: Any) -> dict[str, Array]:
         # math.log, not xp.log: pytensor turns a float32-exact Python float into a float32 constant.
         alpha, beta = p["alpha"], p["beta"]
