@@ -85,9 +85,11 @@ def safeguarded_newton(
     array object until the set changes), e.g. :func:`central_differences` of the function.
     Each iteration takes the Newton step where it stays inside the bracket (and the
     curvature is positive), else bisects; the slope's sign shrinks the bracket. Each
-    element stops when its bracket is below ``tol`` (a Newton step below ``tol`` closes
-    it), and later iterations evaluate only the elements still searching, so an element's
-    result does not depend on the others. The search starts at ``start`` (clipped to the
+    element stops when its bracket is below ``tol``: a Newton step closes it when the step
+    is below ``tol``, or when it is at most a quarter of the previous Newton step and
+    quadratic convergence (next step ~ step^2 x step / previous step^2) puts the error
+    after it below ``tol / 100``. Later iterations evaluate only the elements still
+    searching, so an element's result does not depend on the others. The search starts at ``start`` (clipped to the
     bracket; default its midpoint).
     """
     lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
@@ -95,16 +97,17 @@ def safeguarded_newton(
     lo, hi = lo.ravel().copy(), hi.ravel().copy()
     u = (lo + hi) / 2 if start is None else np.clip(np.broadcast_to(start, shape).ravel(), lo, hi)
     result = u.copy()
+    last = np.full(u.shape, np.nan)  # each element's previous Newton step (none at first and after a bisection)
     cells: np.ndarray | None = None
+    active = hi - lo > tol
     for _ in range(MAX_ITERATIONS):
-        active = hi - lo > tol
         if not active.all():
             # Elements whose bracket has closed are final; the search goes on with the others.
             result[slice(None) if cells is None else cells] = u
             cells = np.flatnonzero(active) if cells is None else cells[active]
             if cells.size == 0:
                 return result.reshape(shape)
-            u, lo, hi = u[active], lo[active], hi[active]
+            u, lo, hi, last = u[active], lo[active], hi[active], last[active]
         slope, curvature = derivatives(u, cells)
         rising = slope > 0
         hi = np.where(rising, u, hi)
@@ -113,11 +116,15 @@ def safeguarded_newton(
             newton = u - slope / curvature
         # Newton steps may overshoot the bracket by rounding when already converged.
         inside = (curvature > 0) & (newton > lo - tol) & (newton < hi + tol)
-        done = inside & (np.abs(newton - u) < tol)
+        size = np.abs(newton - u)
+        # Converged: a step below tol, or a step that follows a 4x larger one and whose quadratic
+        # convergence (next step ~ step^2 x step / previous step^2) puts the error after it below tol / 100.
+        with np.errstate(invalid="ignore"):
+            done = inside & ((size < tol) | ((4 * size <= last) & (size * size * size < (0.01 * tol) * (last * last))))
+        last = np.where(inside, size, np.nan)
         u = np.where(inside, np.clip(newton, lo, hi), (lo + hi) / 2)
         # A converged Newton step closes the bracket around u.
-        lo = np.where(done, u, lo)
-        hi = np.where(done, u, hi)
+        active = ~done & (hi - lo > tol)
     result[slice(None) if cells is None else cells] = u
     return result.reshape(shape)
 
@@ -162,13 +169,24 @@ def map_in_order(function: Callable[[Any], _T], items: Sequence[Any], threads: i
 
 
 class _Block:
-    """One block's parameters, C / 6 and weights as rows of one table (skills x cells per parameter),
-    and the loss of the cells still searching (the table compacted once per set of cells)."""
+    """One block of cells: its parameters, weights (skills x cells each) and C / 6 as rows of one
+    table, and the loss and its derivatives at the cells still searching (the table compacted
+    once per set of cells)."""
 
-    def __init__(self, law: Law, refs: Mapping[str, float], rows: Mapping[str, np.ndarray], width: int) -> None:
-        self.law, self.refs, self.width = law, refs, width
-        self.names = list(rows)
-        self.table = np.concatenate([rows[k] for k in self.names])
+    def __init__(
+        self, law: Law, refs: Mapping[str, float], pieces: Mapping[str, np.ndarray], half: np.ndarray, width: int | None
+    ) -> None:
+        """``pieces``: the block of each parameter (and ``weights``), cells x skills (``width`` of them; ``None``: no skill
+        axis); ``half``: the block of C / 6, cells."""
+        self.law, self.refs, self.width = law, refs, width or 1
+        self.sizes = {**dict.fromkeys(pieces, self.width), "half_compute": 1, "log_half_compute": 1}
+        self.table = np.empty((sum(self.sizes.values()), half.size))
+        at = 0
+        for v in pieces.values():
+            np.copyto(self.table[at : at + self.width].reshape(self.width, *half.shape), np.moveaxis(v, -1, 0) if width else v)
+            at += self.width
+        self.table[at] = half.ravel()
+        np.log(self.table[at], out=self.table[at + 1])
         self.cached: tuple[np.ndarray | None, np.ndarray] = (None, self.table)
 
     def rows(self, cells: np.ndarray | None) -> dict[str, np.ndarray]:
@@ -181,8 +199,7 @@ class _Block:
             table = self.table.take(cells, axis=1)
             self.cached = (cells, table)
         out, at = {}, 0
-        for k in self.names:
-            size = 1 if k == "half_compute" else self.width
+        for k, size in self.sizes.items():
             out[k] = table[at : at + size]
             at += size
         return out
@@ -192,12 +209,13 @@ class _Block:
         the law's own where it gives them (:meth:`~bayeslaw.laws.base.Law.loss_derivatives_along_compute`),
         else central differences of the loss."""
         rows = self.rows(cells)
-        half, w = rows.pop("half_compute")[0], rows.pop("weights", None)
-        exact = self.law.loss_derivatives_along_compute(rows, self.refs, u, np.log(half), np)
+        log_half, w = rows.pop("log_half_compute")[0], rows.pop("weights", None)
+        del rows["half_compute"]
+        exact = self.law.loss_derivatives_along_compute(rows, self.refs, u, log_half, np)
         if exact is None:
             return central_differences(self.loss)(u, cells)
         out = []
-        for values in exact[1:]:
+        for values in exact:
             values = np.broadcast_to(values, (self.width, u.shape[-1]))
             if w is None:
                 out.append(values[0])
@@ -212,6 +230,7 @@ class _Block:
         """Loss (weighted over skills) at log N = ``u`` (shape ``(..., m)``) of the ``cells``."""
         rows = self.rows(cells)
         half, w = rows.pop("half_compute")[0], rows.pop("weights", None)
+        del rows["log_half_compute"]
         n = np.exp(u)[..., None, :]
         loss = np.broadcast_to(self.law.loss_at(rows, self.refs, n, half / n, np), (*u.shape[:-1], self.width, u.shape[-1]))
         if w is None:
@@ -272,23 +291,18 @@ def optimum_along_compute(
     out = {q: np.empty(shape) for q in QUANTITIES}
     edges = np.zeros(shape, dtype=bool)
 
-    def take(view: np.ndarray, index: tuple[Any, ...]) -> np.ndarray:
-        """A block of ``view`` as skills x cells (one row without skills)."""
-        piece = view[index]
-        return np.ascontiguousarray(np.moveaxis(piece, -1, 0) if skills is not None else piece[None]).reshape(width, -1)
-
     def search(index: tuple[Any, ...]) -> None:
-        half = np.ascontiguousarray(half_view[index]).reshape(1, -1)
-        rows = {k: take(v, index) for k, v in views.items()}
-        block = _Block(law, refs, {**rows, "half_compute": half}, width)
-        log_half = np.log(half[0])
-        centre = 0.5 * log_half
+        half = half_view[index]
+        block = _Block(law, refs, {k: v[index] for k, v in views.items()}, half, skills)
+        rows = block.rows(None)
+        log_half = rows["log_half_compute"][0]
         if skill_view is None:
+            centre = 0.5 * log_half
             lo, hi = grid_bracket(block.loss, centre - SEARCH_HALF_WIDTH, centre + SEARCH_HALF_WIDTH)
             u = safeguarded_newton(block.derivatives, lo, hi)
-            edges[index] = (np.abs(u - centre) > SEARCH_HALF_WIDTH - 1e-3).reshape(edges[index].shape)
+            edges[index] = (np.abs(u - centre) > SEARCH_HALF_WIDTH - 1e-3).reshape(half.shape)
         else:
-            log_n = take(skill_view, index)
+            log_n = (np.moveaxis(skill_view[index], -1, 0) if skills else skill_view[index]).reshape(width, -1)
             if weights is None:
                 lo = hi = start = log_n[0]
             else:
@@ -301,9 +315,8 @@ def optimum_along_compute(
             pad = 1e-9 * (1.0 + np.abs(lo))
             u = safeguarded_newton(block.derivatives, lo - pad, hi + pad, start=start)
         n_opt, d_opt = np.exp(u), np.exp(log_half - u)
-        target = out["N_opt"][index].shape
         for name, values in zip(QUANTITIES, (n_opt, d_opt, d_opt / n_opt, block.loss(u, None)), strict=True):
-            out[name][index] = values.reshape(target)
+            out[name][index] = values.reshape(half.shape)
 
     for _ in map_in_order(search, blocks(shape, max(1, block_cells // width)), threads):
         pass

@@ -111,8 +111,8 @@ class Law:
 
     def loss_derivatives_along_compute(
         self, p: Mapping[str, Array], refs: Mapping[str, float], log_n: Array, log_half_compute: Array, xp: Any
-    ) -> tuple[Array, Array, Array] | None:
-        """The loss and its first and second derivatives in u = log N along C = 6 N D (log D = log(C/6) - u), or ``None``.
+    ) -> tuple[Array, Array] | None:
+        """The first and second derivatives of the loss in u = log N along C = 6 N D (log D = log(C/6) - u), or ``None``.
 
         Optional: the numeric compute-optimal search uses them where a law gives them (one
         evaluation per step instead of three), and central differences of :meth:`loss_at` otherwise.
