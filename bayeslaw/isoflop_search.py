@@ -48,8 +48,9 @@ DIFFERENCE_STEP = 1e-4
 MAX_ITERATIONS = 100
 #: Cells x skills searched at once: big enough that numpy's per-call overhead is small, small enough for the cache.
 BLOCK_CELLS = 2**15
-#: Threads that search blocks at once (numpy releases the GIL in its array loops).
-BLOCK_THREADS = min(4, os.cpu_count() or 1)
+#: Threads that search blocks at once (numpy releases the GIL in its array loops), where there are spare cores:
+#: on 2 shared cores a second thread cost 1.8x the CPU time and ran slower than one.
+BLOCK_THREADS = max(1, min(4, (os.cpu_count() or 1) // 2))
 #: What the search returns per cell.
 QUANTITIES = ("N_opt", "D_opt", "tokens_per_param", "loss_opt")
 
@@ -173,9 +174,7 @@ class _Block:
     table, and the loss and its derivatives at the cells still searching (the table compacted
     once per set of cells)."""
 
-    def __init__(
-        self, law: Law, refs: Mapping[str, float], pieces: Mapping[str, np.ndarray], half: np.ndarray, width: int | None
-    ) -> None:
+    def __init__(self, law: Law, refs: Mapping[str, float], pieces: Mapping[str, np.ndarray], half: np.ndarray, width: int | None) -> None:
         """``pieces``: the block of each parameter (and ``weights``), cells x skills (``width`` of them; ``None``: no skill
         axis); ``half``: the block of C / 6, cells."""
         self.law, self.refs, self.width = law, refs, width or 1

@@ -177,7 +177,12 @@ class NoDerivatives(Chinchilla):
         return None
 
 
-LAWS = {"chinchilla": get_law("chinchilla"), "chinchilla-fd": NoDerivatives(), "kaplan": get_law("kaplan"), "overtraining": get_law("overtraining")}
+LAWS = {
+    "chinchilla": get_law("chinchilla"),
+    "chinchilla-fd": NoDerivatives(),
+    "kaplan": get_law("kaplan"),
+    "overtraining": get_law("overtraining"),
+}
 
 
 def law_draws(name: str, skills: list[str], seed: int, draws: int = 6) -> dict[str, xr.DataArray]:
