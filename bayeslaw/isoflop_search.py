@@ -54,6 +54,8 @@ BLOCK_CELLS = 2**15
 #: Threads that search blocks at once (numpy releases the GIL in its array loops), where there are spare cores:
 #: on 2 shared cores a second thread cost 1.8x the CPU time and ran slower than one.
 BLOCK_THREADS = max(1, min(4, (os.cpu_count() or 1) // 2))
+#: Compact the search's arrays when fewer than this share of their elements are still searching.
+COMPACT_BELOW = 0.75
 #: What the search returns per cell.
 QUANTITIES = ("N_opt", "D_opt", "tokens_per_param", "loss_opt")
 
@@ -92,8 +94,9 @@ def safeguarded_newton(
     element stops when its bracket is below ``tol``: a Newton step closes it when the step
     is below ``tol``, or when it is at most a quarter of the previous Newton step and
     quadratic convergence (next step ~ step^2 x step / previous step^2) puts the error
-    after it below ``tol / 100``. Later iterations evaluate only the elements still
-    searching, so an element's result does not depend on the others. The search starts at ``start`` (clipped to the
+    after it below ``tol / 100``; its bracket then holds it at u. Once fewer than
+    :data:`COMPACT_BELOW` of the elements are searching, later iterations evaluate only
+    those. Either way an element's result does not depend on the others. The search starts at ``start`` (clipped to the
     bracket; default its midpoint).
     """
     lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
@@ -105,13 +108,17 @@ def safeguarded_newton(
     cells: np.ndarray | None = None
     active = hi - lo > tol
     for _ in range(MAX_ITERATIONS):
-        if not active.all():
+        searching = np.count_nonzero(active)
+        if searching < COMPACT_BELOW * active.size:
             # Elements whose bracket has closed are final; the search goes on with the others.
             result[slice(None) if cells is None else cells] = u
             cells = np.flatnonzero(active) if cells is None else cells[active]
             if cells.size == 0:
                 return result.reshape(shape)
             u, lo, hi, last = u[active], lo[active], hi[active], last[active]
+        elif searching < active.size:
+            # A few are final: a bracket closed onto u keeps them there, cheaper than compacting the rest.
+            lo, hi = np.where(active, lo, u), np.where(active, hi, u)
         slope, curvature = derivatives(u, cells)
         rising = slope > 0
         hi = np.where(rising, u, hi)
