@@ -96,8 +96,8 @@ def safeguarded_newton(
     quadratic convergence (next step ~ step^2 x step / previous step^2) puts the error
     after it below ``tol / 100``; its bracket then holds it at u. Once fewer than
     :data:`COMPACT_BELOW` of the elements are searching, later iterations evaluate only
-    those. Either way an element's result does not depend on the others. The search starts at ``start`` (clipped to the
-    bracket; default its midpoint).
+    those. Either way an element's result does not depend on the others. The search
+    starts at ``start`` (clipped to the bracket; default its midpoint).
     """
     lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
     shape = lo.shape
