@@ -25,18 +25,7 @@ import xarray as xr
 from bayeslaw.constants import CREDIBLE_INTERVAL, FLOPS_PER_PARAM_TOKEN, SKILL_DIM
 from bayeslaw.groups import require_allocation, require_axis
 from bayeslaw.laws import Law
-from bayeslaw.optimum import (
-    BLOCK_CELLS,
-    as_budget_array,
-    draw_blocks,
-    edge_notes,
-    join_draw_blocks,
-    map_in_order,
-    numeric_block,
-    optimum_numeric,
-    relative_draws,
-    select_draws,
-)
+from bayeslaw.optimum import BLOCK_CELLS, as_budget_array, edge_notes, numeric_search, optimum_numeric
 from bayeslaw.result_contract import ResultContract, with_scalar_labels
 from bayeslaw.summaries import interval, interval_frame
 from bayeslaw.weights import MIX_DIM, MixLike, mix_path, mix_weights, two_skill_path
@@ -141,8 +130,8 @@ def sweep_params(
     """:func:`sweep_mix` on parameter draws (DataArrays with a ``skill`` dim) instead of a fit.
 
     ``mixes`` are normalised weights over ``(mix, skill)``, ``reference`` over ``skill``.
-    The search runs in blocks of draws of about ``block_cells`` cells (draws x budgets x
-    mixes x skills; see :data:`bayeslaw.optimum.BLOCK_CELLS`); the numbers do not depend on it.
+    The search runs in blocks of about ``block_cells`` cells (draws x budgets x mixes x
+    skills; see :data:`bayeslaw.isoflop_search.BLOCK_CELLS`); the numbers do not depend on it.
     """
     if MIX_DIM not in mixes.dims:
         raise ValueError(f"mixes must have a {MIX_DIM!r} dim (use mix_path, two_skill_path or mix_weights)")
@@ -159,21 +148,13 @@ def sweep_params(
         dims=(MIX_DIM, SKILL_DIM),
         coords={MIX_DIM: np.arange(n_mixes + 1), SKILL_DIM: skills},
     )
-    arrays = [xr.DataArray(v) for v in params.values()] + [budgets, stacked]
-    blocks = draw_blocks(arrays, block_cells)
-    counts: list[int] = []
-    methods: list[str] = []
-
-    def part(index: Mapping[str, slice]) -> xr.Dataset:  # one block of draws (the numbers do not depend on the blocks)
-        all_draws, edge, method = numeric_block(law, select_draws(params, index), refs, budgets, stacked, "auto")
-        block = all_draws.isel({MIX_DIM: slice(0, n_mixes)})
-        block["shift"] = relative_draws(block["N_opt"], all_draws["N_opt"].isel({MIX_DIM: n_mixes}, drop=True))["shift"]
-        counts.append(edge)
-        methods.append(method)
-        return block
-
-    draws = join_draw_blocks(map_in_order(part, blocks), blocks, arrays)  # only the result is held whole
-    found = [methods[0], *edge_notes(sum(counts))]
+    every, n_edge, method = numeric_search(law, params, refs, budgets, stacked, "auto", block_cells=block_cells)
+    draws = every.isel({MIX_DIM: slice(0, n_mixes)})
+    n_opt = every["N_opt"]
+    at = n_opt.dims.index(MIX_DIM)
+    ratio = np.divide(draws["N_opt"].values, n_opt.values[(slice(None),) * at + (slice(n_mixes, None),)])
+    draws["shift"] = draws["N_opt"].copy(data=np.subtract(ratio, 1.0, out=ratio))  # in place: the sweep's largest arrays
+    found = [method, *edge_notes(n_edge)]
     extra = {k: v for k, v in mixes.coords.items() if k != SKILL_DIM and MIX_DIM in v.dims}
     draws = draws.drop_vars(MIX_DIM).assign_coords(extra).transpose("chain", "draw", "budget", MIX_DIM, ...)
     return MixSweep(draws=draws, weights=mixes, reference=reference, prob=prob, notes=(*notes, *found))

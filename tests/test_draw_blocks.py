@@ -1,4 +1,4 @@
-"""Mix sweeps and numeric optima in blocks of draws give the numbers of one piece."""
+"""Mix sweeps and numeric optima searched in blocks of cells give the numbers of one piece."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from bayeslaw.isoflop_search import blocks, central_differences, safeguarded_newton
 from bayeslaw.laws import get_law
 from bayeslaw.mix import sweep_params, two_skill_path
-from bayeslaw.optimum import draw_blocks, optimum_numeric, safeguarded_newton
+from bayeslaw.optimum import optimum_numeric
 
 REFS = {"N": 1.2e8, "D": 2.5e9}
 BUDGETS = [1e19, 1e21, 1e23, 1e25]
@@ -32,25 +33,30 @@ def _params(chains: int = 3, draws: int = 50, seed: int = 0) -> dict[str, xr.Dat
     }
 
 
-def test_draw_blocks_cover_every_draw_once() -> None:
-    arrays = [xr.DataArray(np.zeros((3, 10, 4)), dims=("chain", "draw", "budget"))]
-    blocks = draw_blocks(arrays, block_cells=12)
-    seen = [(b["chain"].start, d) for b in blocks for d in range(b["draw"].start, b["draw"].stop)]
-    assert seen == [(c, d) for c in range(3) for d in range(10)]
-    assert draw_blocks(arrays, block_cells=10**9) == [{}]  # small enough: one piece
-    assert draw_blocks([xr.DataArray(np.zeros(4), dims="budget")]) == [{}]  # no draws
+@pytest.mark.parametrize("cells", [1, 5, 12, 37, 120, 10**9])
+def test_blocks_cover_every_cell_once(cells: int) -> None:
+    shape = (3, 10, 4)
+    seen = np.zeros(shape, dtype=int)
+    for index in blocks(shape, cells):
+        assert seen[index].size <= max(cells, 1)
+        seen[index] += 1
+    assert (seen == 1).all()
+    assert blocks(shape, 10**9) == [()]  # small enough: one piece
 
 
 def test_the_newton_search_of_one_element_does_not_depend_on_the_others() -> None:
     centres = np.array([0.3, -2.0, 5.0, 1e-3])
     scales = np.array([1.0, 1e3, 1e-2, 50.0])
 
-    def objective(u: np.ndarray) -> np.ndarray:
-        return scales * (np.exp(u - centres) - (u - centres))  # convex, minimum at u = centre
+    def objective(u: np.ndarray, cells: np.ndarray | int) -> np.ndarray:
+        return scales[cells] * (np.exp(u - centres[cells]) - (u - centres[cells]))  # convex, minimum at u = centre
 
-    together = safeguarded_newton(objective, np.full(4, -10.0), np.full(4, 10.0))
+    every = np.arange(4)
+    together = safeguarded_newton(
+        central_differences(lambda u, cells: objective(u, every if cells is None else cells)), np.full(4, -10.0), np.full(4, 10.0)
+    )
     for i in range(4):
-        alone = safeguarded_newton(lambda u, i=i: scales[i] * (np.exp(u - centres[i]) - (u - centres[i])), -10.0, 10.0)
+        alone = safeguarded_newton(central_differences(lambda u, cells, i=i: objective(u, i)), -10.0, 10.0)
         assert alone == together[i]
     np.testing.assert_allclose(together, centres, atol=1e-6)
 

@@ -66,6 +66,7 @@ FLOORS: dict[str, int] = {
     "bayeslaw.posterior": 4,
     "bayeslaw.forecast": 4,
     "bayeslaw.pointwise": 4,
+    "bayeslaw.isoflop_search": 4,
     "bayeslaw.optimum": 4,
     # floor 5: orchestration
     "bayeslaw.fit": 5,

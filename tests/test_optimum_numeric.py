@@ -11,14 +11,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from bayeslaw.isoflop_search import central_differences, safeguarded_newton
 from bayeslaw.laws import get_law
 from bayeslaw.laws.chinchilla import Chinchilla
-from bayeslaw.optimum import (
-    as_budget_array,
-    optimum_closed_form,
-    optimum_numeric,
-    safeguarded_newton,
-)
+from bayeslaw.optimum import as_budget_array, optimum_closed_form, optimum_numeric
 
 #: The acceptance tolerance of the issue: 0.1 % on N*.
 RTOL = 1e-3
@@ -164,9 +160,133 @@ def test_safeguarded_newton_finds_each_minimum_elementwise() -> None:
     centres = np.linspace(-3.0, 4.0, 50)
     scales = np.linspace(0.5, 3.0, 50)
 
-    def objective(u: np.ndarray) -> np.ndarray:
-        return np.exp(scales * (u - centres)) + np.exp(-(u - centres))
+    def objective(u: np.ndarray, cells: np.ndarray | None) -> np.ndarray:
+        c, s = (centres, scales) if cells is None else (centres[cells], scales[cells])
+        return np.exp(s * (u - c)) + np.exp(-(u - c))
 
     truth = centres - np.log(scales) / (scales + 1)
     lo, hi = np.full(50, -10.0), np.full(50, 10.0)
-    np.testing.assert_allclose(safeguarded_newton(objective, lo, hi), truth, atol=1e-7)
+    np.testing.assert_allclose(safeguarded_newton(central_differences(objective), lo, hi), truth, atol=1e-7)
+
+
+# ---------------------------------------------------------------- against a brute-force reference, law by law
+class NoDerivatives(Chinchilla):
+    """Chinchilla without its derivatives along C = 6ND: forces central differences (not registered)."""
+
+    def loss_derivatives_along_compute(self, p, refs, log_n, log_half_compute, xp):
+        return None
+
+
+LAWS = {
+    "chinchilla": get_law("chinchilla"),
+    "chinchilla-fd": NoDerivatives(),
+    "kaplan": get_law("kaplan"),
+    "overtraining": get_law("overtraining"),
+}
+
+
+def law_draws(name: str, skills: list[str], seed: int, draws: int = 6) -> dict[str, xr.DataArray]:
+    """Posterior-like draws of a law's parameters with skill-specific values (dims chain, draw, skill)."""
+    rng = np.random.default_rng(seed)
+    shape = (2, draws, len(skills))
+    k = len(skills)
+
+    def spread(centre: float, skill_step: float, sd: float) -> np.ndarray:
+        return centre * np.exp(rng.normal(np.linspace(-skill_step, skill_step, k), sd, shape))
+
+    if name.startswith("chinchilla"):
+        raw = {"E": spread(1.8, 0.3, 0.1), "a_ref": spread(0.3, 0.8, 0.2), "b_ref": spread(0.3, -0.8, 0.2)}
+        raw |= {"alpha": spread(0.33, 0.15, 0.1), "beta": spread(0.33, -0.15, 0.1)}
+    elif name == "kaplan":
+        paper = {"N_c": spread(6.4e13, 1.0, 0.3), "D_c": spread(1.8e13, -1.0, 0.3)}
+        paper |= {"alpha_N": spread(0.076, 0.2, 0.1), "alpha_D": spread(0.103, -0.2, 0.1)}
+        raw = LAWS[name].from_raw(paper, REFS, np)
+    else:
+        raw = {"E": spread(1.8, 0.3, 0.1), "a_ref": spread(0.3, 0.8, 0.2), "b_ref": spread(0.3, -0.8, 0.2), "eta": spread(0.16, 0.15, 0.1)}
+    coords = {"chain": np.arange(2), "draw": np.arange(draws), "skill": skills}
+    return {name: xr.DataArray(v, dims=("chain", "draw", "skill"), coords=coords) for name, v in raw.items()}
+
+
+def reference_log_n(law, params, budgets, weights) -> tuple[xr.DataArray, xr.DataArray]:
+    """The brute-force minimum of a dense grid (spacing 5e-3 in log N over +-10 around sqrt(C/6)), and the pre-block
+    safeguarded Newton search (central differences, whole arrays, steps below 1e-7) run inside that grid cell."""
+    half = budgets / 6.0
+    spacing = 5e-3
+
+    def mix_loss(u: xr.DataArray) -> xr.DataArray:
+        n = np.exp(u)
+        return (law.loss_at(params, REFS, n, half / n, np) * weights).sum("skill")
+
+    offsets = xr.DataArray(np.arange(-10.0, 10.0, spacing), dims="grid")
+    grid = 0.5 * np.log(half) + offsets
+    at = mix_loss(grid).argmin("grid")
+    assert int(at.min()) > 0 and int(at.max()) < offsets.size - 1, "the grid must hold every minimum inside"
+    best = grid.isel(grid=at)
+    lo, hi = best - spacing, best + spacing
+    u = (lo + hi) / 2
+    tol, step = 1e-7, 1e-4
+    for _ in range(100):
+        active = hi - lo > tol
+        if not bool(active.any()):
+            break
+        f_minus, f_mid, f_plus = mix_loss(u - step), mix_loss(u), mix_loss(u + step)
+        slope, curvature = (f_plus - f_minus) / (2 * step), (f_plus - 2 * f_mid + f_minus) / step**2
+        hi = xr.where(active & (slope > 0), u, hi)
+        lo = xr.where(active & (slope <= 0), u, lo)
+        newton = u - slope / curvature
+        inside = (curvature > 0) & (newton > lo - tol) & (newton < hi + tol)
+        done = active & inside & (np.abs(newton - u) < tol)
+        u = xr.where(active, xr.where(inside, np.minimum(np.maximum(newton, lo), hi), (lo + hi) / 2), u)
+        lo, hi = xr.where(done, u, lo), xr.where(done, u, hi)
+    return best, u
+
+
+def two_or_three_skill_mixes(skills: list[str]) -> xr.DataArray:
+    """Mixes with zero and non-zero weights, including single skills (first and last)."""
+    if len(skills) == 3:
+        weights = np.vstack([mixes().values, [0.0, 0.0, 1.0]])
+    else:
+        weights = np.array([[1.0, 0.0], [0.8, 0.2], [0.5, 0.5], [0.1, 0.9], [0.0, 1.0]])
+    return xr.DataArray(weights, dims=("mix", "skill"), coords={"mix": np.arange(len(weights)), "skill": skills})
+
+
+@pytest.mark.parametrize("skills", [["code", "text"], SKILLS], ids=["2-skills", "3-skills"])
+@pytest.mark.parametrize("name", list(LAWS))
+def test_search_matches_brute_force_and_the_reference_newton(name: str, skills: list[str]) -> None:
+    law = LAWS[name]
+    params = law_draws(name, skills, seed=len(skills) + len(name))
+    budgets = as_budget_array(BUDGETS)
+    weights = two_or_three_skill_mixes(skills)
+    numeric, notes = optimum_numeric(law, params, REFS, budgets, weights)
+    assert not any("boundary" in n for n in notes)
+    grid_best, reference = reference_log_n(law, params, budgets, weights)
+    log_n = np.log(numeric["N_opt"])
+    assert float(np.abs(log_n - grid_best).max()) <= 5e-3  # inside the brute-force grid cell
+    assert float(np.abs(log_n - reference).max()) < 1e-7  # the search tolerance, against the reference search
+    n = np.exp(reference)
+    reference_loss = (law.loss_at(params, REFS, n, budgets / 6 / n, np) * weights).sum("skill")
+    np.testing.assert_allclose(numeric["loss_opt"], reference_loss, rtol=1e-12)
+    np.testing.assert_allclose(numeric["D_opt"] * numeric["N_opt"] * 6, budgets.broadcast_like(numeric["N_opt"]), rtol=1e-12)
+    # A mix of one skill is that skill's own optimum: its closed form where the law has one.
+    for skill in (skills[0], skills[-1]):
+        one_hot = int(np.flatnonzero(weights.sel(skill=skill).values == 1.0)[0])
+        own = {k: v.sel(skill=skill, drop=True) for k, v in params.items()}
+        closed = law.compute_optimal(own, budgets, REFS, np)
+        alone = closed["N_opt"] if closed is not None else optimum_numeric(law, own, REFS, budgets)[0]["N_opt"]
+        np.testing.assert_allclose(np.log(numeric["N_opt"].isel(mix=one_hot)), np.log(alone), atol=1e-7, rtol=0, err_msg=skill)
+
+
+def test_chinchilla_derivatives_along_compute_are_those_of_its_loss() -> None:
+    law = get_law("chinchilla")
+    params = {k: v.isel(draw=slice(0, 20)) for k, v in posterior_draws(7).items()}
+    half = as_budget_array(BUDGETS) / 6
+    log_n = 0.5 * np.log(half) + xr.DataArray(np.linspace(-3, 3, 7), dims="u")
+    slope, curvature = law.loss_derivatives_along_compute(params, REFS, log_n, np.log(half), np)
+
+    def loss(u: xr.DataArray) -> xr.DataArray:
+        return law.loss_at(params, REFS, np.exp(u), half / np.exp(u), np)
+
+    step = 1e-4
+    np.testing.assert_allclose(slope, (loss(log_n + step) - loss(log_n - step)) / (2 * step), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(curvature, (loss(log_n + step) - 2 * loss(log_n) + loss(log_n - step)) / step**2, rtol=1e-5, atol=1e-7)
+    assert get_law("kaplan").loss_derivatives_along_compute(params, REFS, log_n, np.log(half), np) is None

@@ -109,6 +109,16 @@ class Law:
         """The mean at model size ``n`` and tokens ``d`` (laws over ``N`` and ``D`` only)."""
         return self.mean({"N": n, "D": d, "C": 6.0 * n * d}, p, refs, xp)
 
+    def loss_derivatives_along_compute(
+        self, p: Mapping[str, Array], refs: Mapping[str, float], log_n: Array, log_half_compute: Array, xp: Any
+    ) -> tuple[Array, Array] | None:
+        """The first and second derivatives of the loss in u = log N along C = 6 N D (log D = log(C/6) - u), or ``None``.
+
+        Optional: the numeric compute-optimal search uses them where a law gives them (one
+        evaluation per step instead of three), and central differences of :meth:`loss_at` otherwise.
+        """
+        return None
+
     @classmethod
     def allocates_compute(cls) -> bool:
         """Whether compute-optimal allocation over (N, D) is defined for this law."""

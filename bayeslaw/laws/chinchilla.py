@@ -40,6 +40,15 @@ class Chinchilla(Law):
         data_term = p["b_ref"] * xp.exp(-p["beta"] * xp.log(x["D"] / refs["D"]))
         return p["E"] + size_term + data_term
 
+    def loss_derivatives_along_compute(
+        self, p: Mapping[str, Array], refs: Mapping[str, float], log_n: Array, log_half_compute: Array, xp: Any
+    ) -> tuple[Array, Array]:
+        """Along C = 6ND both terms are exponentials in u = log N: d/du = beta * data - alpha * size."""
+        size = p["a_ref"] * xp.exp(p["alpha"] * (math.log(refs["N"]) - log_n))
+        data = p["b_ref"] * xp.exp(p["beta"] * (log_n - (log_half_compute - math.log(refs["D"]))))
+        alpha_size, beta_data = p["alpha"] * size, p["beta"] * data
+        return beta_data - alpha_size, p["beta"] * beta_data + p["alpha"] * alpha_size
+
     def derived(self, p: Mapping[str, Array], refs: Mapping[str, float], xp: Any) -> dict[str, Array]:
         # math.log, not xp.log: pytensor turns a float32-exact Python float into a float32 constant.
         alpha, beta = p["alpha"], p["beta"]
