@@ -20,7 +20,8 @@ A run with divergent transitions is followed by a longer run that also adapts a
 smaller step: its target acceptance rate is the next of
 ``RUN_LENGTH_TARGET_ACCEPT_STEPS`` (0.95, 0.99) above the last run's. Divergences
 mark curvature the step size cannot follow, and they bias the tails, so more draws
-alone would not fix them. This also holds for a run with more divergences than the
+alone would not fix them. Such a run may be shortened to what the cap leaves, down to
+the configured draws (it samples differently, so it need not outgrow the last run). This also holds for a run with more divergences than the
 fit tolerates, which is rerun only when the target can still be raised.
 
 Not extended: runs with chains in different modes (they are rerun as stuck chains,
@@ -171,7 +172,10 @@ def plan(
     left = cap - drawn
     if new_draws > left:
         shortened = int(left // 100 * 100)
-        if shortened < MIN_FACTOR * draws:
+        # A run at a raised target_accept mixes differently from the last one, so it need not outgrow it,
+        # only be as long as the configured run.
+        shortest = configured if raised is not None else MIN_FACTOR * draws
+        if shortened < shortest:
             return Plan(
                 0,
                 f"a run of {new_draws} draws per chain would pass the cap of {cap} draws per chain over all runs "

@@ -61,6 +61,11 @@ def test_divergences_raise_the_target_acceptance_rate_up_the_ladder() -> None:
     assert top.draws == 0 and "divergent" in top.reason
     clean = plan(_short(bulk=200), TARGETS, 1000, 1000, 1000, 0, target_accept=0.9)
     assert clean.draws == 2500 and clean.target_accept is None
+    # near the cap: a raised-rate run takes what is left (3100 after 1000 + 3900), down to the configured draws
+    late = plan(_short(tail=167, div=22), TARGETS, draws=3900, configured=1000, drawn=4900, round_=1, target_accept=0.95)
+    assert (late.draws, late.target_accept) == (3100, 0.99)
+    assert plan(_short(tail=167, div=22), TARGETS, draws=3900, configured=1000, drawn=7500, round_=1, target_accept=0.95).draws == 0
+    assert plan(_short(tail=167), TARGETS, draws=3900, configured=1000, drawn=4900, round_=1, target_accept=0.95).draws == 0
 
 
 def _chinchilla_spec(draws: int) -> dict:
