@@ -27,7 +27,7 @@ Groups of cases (``--only``):
 fits modified copies of the shipped specs (e.g. ``noncentred``: every ``partial_centred`` or
 ``auto`` axis made ``partial``; ``all_centred_as_before``: ``auto`` made ``partial_centred``),
 built in memory, never written to ``models/``. Every row goes to the
-CSV (default ``benchmarks/results/convergence.csv``, appended) with the git commit, so runs of
+CSV (default ``benchmarks/results/convergence.csv``, appended) with the git commit and sampler seed, so runs of
 different branches can be compared. Wall times include compilation and are machine-dependent:
 compare ratios measured in one run.
 """
@@ -55,6 +55,7 @@ CSV_DEFAULT = Path(__file__).parent / "results" / "convergence.csv"
 COLUMNS = (
     "commit",
     "variant",
+    "seed",
     "group",
     "case",
     "spec",
@@ -297,6 +298,7 @@ def run_case(case: Case, variant: str, seed: int, draws: int | None, robust_star
     covered, checks = sum(c for c, _ in by_param.values()), sum(n for _, n in by_param.values())
     return {
         "variant": variant + ("+robust_starts" if robust_starts else ""),
+        "seed": seed,
         "group": case.group,
         "case": case.name,
         "spec": case.spec,
