@@ -13,9 +13,17 @@ posterior have medians within a Monte Carlo error of each other: about
 ``sd * sqrt(2 * pi / 4 / ess_per_chain)``, a tenth of an sd at 100 effective draws per chain.
 Two chains are *apart* when some element's medians differ by more than
 ``CHAIN_MEDIAN_SDS`` (4) such sds, i.e. their bulk of draws barely overlap. Chains are then
-grouped (chains not apart from each other share a group); the largest group is kept (on a tie,
-the one of higher mean log density: a far higher density is caught by the log-density check
-first) and every other chain is reported, as stuck chains are.
+grouped (chains not apart from each other share a group) and one group is kept:
+
+- a group whose mean log density lies clearly below the best group's (more than
+  ``max(CHAIN_GROUP_MIN_GAP, CHAIN_GROUP_SD_MULTIPLE x within-chain sd)``, 5 nats or 2 sds)
+  samples a lower mode and is never kept, however many chains it holds: on the over-training
+  data two of four chains can settle in a mode 15 nats below the other two's, under the
+  stuck-chain gap of 20 nats;
+- of the groups left, the largest is kept (on a tie, the one of higher mean log density).
+
+Every chain outside the kept group is reported, as stuck chains are. ``among`` restricts
+the check to some chains (those the log-density check did not already flag).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from bayeslaw.constants import CHAIN_MEDIAN_SDS
+from bayeslaw.constants import CHAIN_GROUP_MIN_GAP, CHAIN_GROUP_SD_MULTIPLE, CHAIN_MEDIAN_SDS
 from bayeslaw.diagnostics import StuckChains
 
 #: A robust sd from an interquartile range (Normal: IQR = 1.349 sd).
@@ -98,7 +106,13 @@ def chain_groups(gaps: np.ndarray, threshold: float) -> list[list[int]]:
     return list(out.values())
 
 
-def chains_apart(posterior: xr.Dataset, log_density: xr.DataArray | None, *, threshold: float = CHAIN_MEDIAN_SDS) -> StuckChains:
+def chains_apart(
+    posterior: xr.Dataset,
+    log_density: xr.DataArray | None,
+    *,
+    threshold: float = CHAIN_MEDIAN_SDS,
+    among: tuple[int, ...] | None = None,
+) -> StuckChains:
     """Chains whose medians of some parameter sit far from the kept group's (see the module docstring).
 
     Parameters
@@ -106,34 +120,57 @@ def chains_apart(posterior: xr.Dataset, log_density: xr.DataArray | None, *, thr
     posterior
         Posterior draws (dims ``chain``, ``draw`` and any others).
     log_density
-        Log density per draw (``chain``, ``draw``), to choose between groups of equal size.
+        Log density per draw (``chain``, ``draw``), to choose the group kept.
     threshold
         Gap between two chains' medians, in within-chain sds, above which they are apart.
+    among
+        Indices of the chains to compare (default: all); the result names chains by their
+        indices in ``posterior``.
     """
+    chains = tuple(range(posterior.sizes.get("chain", 0))) if among is None else tuple(among)
     draws, labels = stack_elements(posterior)
-    if draws.shape[0] < 2 or draws.shape[-1] == 0:
+    if len(chains) < 2 or draws.shape[-1] == 0:
         return StuckChains((), "")
+    draws = draws[list(chains)]
     gaps = median_gaps(draws)
     groups = chain_groups(gaps, threshold)
     if len(groups) < 2:
         return StuckChains((), "")
-    if log_density is not None:
-        means = log_density.mean("draw").values
-        kept = max(groups, key=lambda g: (len(g), float(np.mean(means[g]))))
-    else:
-        means = None
-        kept = max(groups, key=len)
-    stuck = tuple(c for c in range(draws.shape[0]) if c not in kept)
+    means = None if log_density is None else log_density.isel(chain=list(chains)).mean("draw").values
+    kept = kept_group(groups, means, None if log_density is None else float(np.median(log_density.std("draw").values)))
+    stuck = tuple(chains[c] for c in range(len(chains)) if c not in kept)
     worst_pair = np.unravel_index(int(np.argmax(gaps)), gaps.shape)
     element = _worst_element(draws, worst_pair)
     medians = np.median(draws[:, :, element], axis=1)
+    compared = "" if among is None else f" (of chains {chains})"
     density = f"; mean log density per chain {', '.join(f'{m:.1f}' for m in means)}" if means is not None else ""
     description = (
-        f"chains {stuck} sample away from chains {tuple(kept)}: {labels[element]} has median per chain "
+        f"chains {stuck} sample away from chains {tuple(chains[c] for c in kept)}{compared}: {labels[element]} has median per chain "
         f"{', '.join(f'{m:.4g}' for m in medians)}, {gaps[worst_pair]:.1f} within-chain sds apart at most "
         f"(threshold {threshold:g}){density}"
     )
     return StuckChains(stuck, description)
+
+
+def kept_group(groups: list[list[int]], means: np.ndarray | None, sd: float | None) -> list[int]:
+    """The group of chains kept: the largest of those not clearly below the best group in mean log density.
+
+    Parameters
+    ----------
+    groups
+        Groups of chain positions (from :func:`chain_groups`).
+    means
+        Mean log density per chain (``None``: keep the largest group, the first on a tie).
+    sd
+        Typical within-chain sd of the log density; a group more than
+        ``max(CHAIN_GROUP_MIN_GAP, CHAIN_GROUP_SD_MULTIPLE * sd)`` below the best group is never kept.
+    """
+    if means is None:
+        return max(groups, key=len)
+    density = [float(np.mean(means[g])) for g in groups]
+    gap = max(CHAIN_GROUP_MIN_GAP, CHAIN_GROUP_SD_MULTIPLE * (sd or 0.0))
+    candidates = [i for i, d in enumerate(density) if max(density) - d <= gap]
+    return groups[max(candidates, key=lambda i: (len(groups[i]), density[i]))]
 
 
 def _worst_element(draws: np.ndarray, pair: tuple[int, ...]) -> int:

@@ -41,6 +41,13 @@ RESTART_SEED_OFFSET: int = SEED_STREAMS["restart"]
 #: sample different modes even when their log densities are close (bayeslaw.chain_checks); the chains
 #: away from the kept group are handled as stuck chains.
 CHAIN_MEDIAN_SDS: float = 4.0
+#: Of groups of chains apart in their medians, a group whose mean log density lies more than
+#: max(CHAIN_GROUP_MIN_GAP, CHAIN_GROUP_SD_MULTIPLE x the within-chain sd) below the best group's sits in a
+#: lower mode: it is never the group kept, however many chains it holds. A mode that much lower holds
+#: less mass unless its volume is larger by a factor of e**gap (~150 at 5 nats). Smaller than the
+#: stuck-chain gap because the chains are already known to sample apart.
+CHAIN_GROUP_MIN_GAP: float = 5.0
+CHAIN_GROUP_SD_MULTIPLE: float = 2.0
 
 #: Cap on sampling longer to reach the r_hat and ESS targets (bayeslaw.run_length): draws per chain
 #: over all runs of a fit at most this many times the configured draws, and at most this many longer

@@ -8,9 +8,10 @@ name and decides whether to rerun, where to start and how long to sample.
 law's N and D terms can swap roles on some data). A chain started near one can
 stay there, and R-hat then fails although the other chains agree. After
 sampling, :func:`bayeslaw.diagnostics.stuck_chains` compares the chains' mean log
-densities, then :func:`bayeslaw.chain_checks.chains_apart` the chains' medians of
+densities, then :func:`bayeslaw.chain_checks.chains_apart` the other chains' medians of
 every parameter against their within-chain spreads (a chain in another mode of
-nearly equal log density). When chains are stuck either way, only those chains are
+nearly equal log density, or of a lower one under the log-density gap: chains in
+two different wrong modes are all found in one round). When chains are stuck either way, only those chains are
 rerun, once, with another seed (nutpie reuses the compiled model), each started at a
 draw of the good chains; the good chains keep their draws, the new chains take the
 stuck ones' places, and the fit's notes say so with the numbers. A fit with no stuck
@@ -239,10 +240,20 @@ def _extend_to_targets(
 
 
 def _stuck(idata: results.Results) -> StuckChains:
-    """Stuck chains of a run: far below in log density, else apart in some parameter's medians (none for one chain)."""
+    """Stuck chains of a run: far below in log density, and of the others those apart in some parameter's medians.
+
+    Both checks run: the chains the log-density check leaves are compared by their medians, so that
+    chains in a second, less-low mode (under the log-density gap) are rerun in the same round.
+    """
     log_density = results.log_density(idata)
-    if log_density is not None and log_density.sizes["chain"] >= 2:
-        by_density = stuck_chains(log_density)
-        if by_density.chains:
-            return by_density
-    return chains_apart(results.posterior(idata), log_density)
+    posterior = results.posterior(idata)
+    if log_density is None or log_density.sizes["chain"] < 2:
+        return chains_apart(posterior, log_density)
+    by_density = stuck_chains(log_density)
+    if not by_density.chains:
+        return chains_apart(posterior, log_density)
+    rest = tuple(c for c in range(log_density.sizes["chain"]) if c not in by_density.chains)
+    apart = chains_apart(posterior, log_density, among=rest)
+    if not apart.chains:
+        return by_density
+    return StuckChains(tuple(sorted(by_density.chains + apart.chains)), f"{by_density.description}; and {apart.description}")

@@ -3,7 +3,7 @@
 Run from a fresh shell (it is long; run it in parts on a shared machine)::
 
     python benchmarks/bench_convergence.py [--only GROUP[,GROUP]] [--case SUBSTRING] [--quick]
-        [--spec-variant NAME] [--robust-starts] [--csv out.csv] [--seed S]
+        [--spec-variant NAME] [--robust-starts] [--csv out.csv] [--seed S] [--synthetic-seeds 1-6]
 
 Groups of cases (``--only``):
 
@@ -19,13 +19,15 @@ Groups of cases (``--only``):
 ``synthetic``
     Simulated grouped designs with 2, 3, 4, 8 and 16 skills (hierarchical truth, one datamix),
     fitted with ``hierarchical``; each row also counts how many true parameters fall inside their
-    90% intervals (``covered`` of ``checks``).
+    90% intervals (``covered`` of ``checks``, and per parameter in ``coverage_by_param``). The
+    designs use data seeds 1 and 2; ``--synthetic-seeds 1-6`` runs more independent designs, and
+    the summary prints coverage per seed and per parameter (shared exponents, per-skill values).
 
 ``--quick`` keeps a few cases per group (the ones most likely to fail). ``--spec-variant``
 fits modified copies of the shipped specs (e.g. ``noncentred``: every ``partial_centred`` or
 ``auto`` axis made ``partial``; ``all_centred_as_before``: ``auto`` made ``partial_centred``),
 built in memory, never written to ``models/``. Every row goes to the
-CSV (default ``benchmarks/results/convergence.csv``, appended) with the git commit, so runs of
+CSV (default ``benchmarks/results/convergence.csv``, appended) with the git commit and sampler seed, so runs of
 different branches can be compared. Wall times include compilation and are machine-dependent:
 compare ratios measured in one run.
 """
@@ -53,6 +55,7 @@ CSV_DEFAULT = Path(__file__).parent / "results" / "convergence.csv"
 COLUMNS = (
     "commit",
     "variant",
+    "seed",
     "group",
     "case",
     "spec",
@@ -69,6 +72,7 @@ COLUMNS = (
     "extended",
     "covered",
     "checks",
+    "coverage_by_param",
     "problems",
 )
 
@@ -140,7 +144,11 @@ def _synthetic(n_groups: int, seed: int) -> Callable[[], Any]:
     return load
 
 
-def cases() -> list[Case]:
+#: Seeds of the synthetic designs (``--synthetic-seeds`` runs others, e.g. 1-6 for a pooled coverage estimate).
+SYNTH_SEEDS = (1, 2)
+
+
+def cases(synthetic_seeds: tuple[int, ...] = SYNTH_SEEDS) -> list[Case]:
     """Every case of the suite, in order; ``quick`` marks the few that run with ``--quick``."""
     out = [
         Case("chinchilla", "approach3", "chinchilla", _chinchilla(False), quick=True),
@@ -169,8 +177,16 @@ def cases() -> list[Case]:
         for ratio in RATIOS:
             out.append(Case("finetune", f"{dataset} 1/{ratio}", "rectified_finetune", _finetune(dataset, ratio), quick=ratio in (8, 512)))
     for n_groups in SYNTH_GROUPS:
-        for seed in (1, 2):
-            out.append(Case("synthetic", f"{n_groups} skills seed {seed}", "hierarchical", _synthetic(n_groups, seed), quick=seed == 1))
+        for seed in synthetic_seeds:
+            out.append(
+                Case(
+                    "synthetic",
+                    f"{n_groups} skills seed {seed}",
+                    "hierarchical",
+                    _synthetic(n_groups, seed),
+                    quick=seed == synthetic_seeds[0],
+                )
+            )
     return out
 
 
@@ -233,28 +249,30 @@ def resolve_variant(spec_name: str, variant: str, data: Any) -> Any:
 # ------------------------------------------------------------------ running
 
 
-def _coverage(fitted: Any, sim: Any) -> tuple[int, int]:
-    """How many true law parameters lie in their 90% equal-tailed intervals, and how many were checked.
+def _coverage(fitted: Any, sim: Any) -> dict[str, tuple[int, int]]:
+    """Per law parameter: how many true values lie in their 90% equal-tailed intervals, and how many were checked.
 
     A parameter that varies by skill counts once per skill; a shared one (the exponents) once.
     """
-    covered = checks = 0
+    out: dict[str, tuple[int, int]] = {}
     skills = list(fitted.data.levels.get("skill", [None]))
-    seen: set[str] = set()
     for skill in skills:
         params = fitted.params(skill=skill)
         truth = sim.truth(skill=skill)
         for name in ("alpha", "beta", "E", "a_ref", "b_ref"):
             if name not in params or name not in truth:
                 continue
-            if "skill" not in fitted.posterior[name].dims:
-                if name in seen:
-                    continue
-                seen.add(name)
+            if "skill" not in fitted.posterior[name].dims and name in out:
+                continue
             lo, hi = np.quantile(params[name].values.ravel(), [0.05, 0.95])
-            checks += 1
-            covered += int(lo <= truth[name] <= hi)
-    return covered, checks
+            covered, checks = out.get(name, (0, 0))
+            out[name] = (covered + int(lo <= truth[name] <= hi), checks + 1)
+    return out
+
+
+def _format_coverage(by_param: dict[str, tuple[int, int]]) -> str:
+    """``alpha 1/1; E 3/4; ...`` (the CSV's ``coverage_by_param``)."""
+    return "; ".join(f"{name} {c}/{n}" for name, (c, n) in by_param.items())
 
 
 def run_case(case: Case, variant: str, seed: int, draws: int | None, robust_starts: bool = False) -> dict[str, Any]:
@@ -276,9 +294,11 @@ def run_case(case: Case, variant: str, seed: int, draws: int | None, robust_star
         fitted = bayeslaw.fit(data, spec, random_seed=seed, **options)
     seconds = time.perf_counter() - start
     diag = fitted.diagnostics
-    covered, checks = _coverage(fitted, sim) if sim is not None and diag.converged else (0, 0)
+    by_param = _coverage(fitted, sim) if sim is not None and diag.converged else {}
+    covered, checks = sum(c for c, _ in by_param.values()), sum(n for _, n in by_param.values())
     return {
         "variant": variant + ("+robust_starts" if robust_starts else ""),
+        "seed": seed,
         "group": case.group,
         "case": case.name,
         "spec": case.spec,
@@ -295,6 +315,7 @@ def run_case(case: Case, variant: str, seed: int, draws: int | None, robust_star
         "extended": any(n.startswith("run length:") and "rerun with" in n for n in fitted.notes),
         "covered": covered,
         "checks": checks,
+        "coverage_by_param": _format_coverage(by_param),
         "problems": " | ".join(diag.problems),
     }
 
@@ -319,6 +340,42 @@ def select(all_cases: list[Case], only: str | None, match: str | None, quick: bo
         yield case
 
 
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """Seeds from ``'1-6'``, ``'1,3,5'`` or a mix (``'1-3,8'``)."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        try:
+            seeds += list(range(int(first), int(last) + 1)) if last else [int(first)]
+        except ValueError:
+            raise SystemExit(f"--synthetic-seeds: cannot read {part!r} (write e.g. 1-6 or 1,3,5)") from None
+    if not seeds:
+        raise SystemExit("--synthetic-seeds: no seeds given")
+    return tuple(seeds)
+
+
+def coverage_table(rows: list[dict[str, Any]]) -> str:
+    """Coverage of the converged synthetic rows per seed and per parameter (shared exponents vs per-skill values)."""
+    per_seed: dict[str, list[int]] = {}
+    per_param: dict[str, list[int]] = {}
+    for row in rows:
+        if not row["checks"]:
+            continue
+        seed = row["case"].rsplit(" ", 1)[-1]
+        per_seed.setdefault(seed, [0, 0])
+        per_seed[seed][0] += row["covered"]
+        per_seed[seed][1] += row["checks"]
+        for item in row["coverage_by_param"].split("; "):
+            name, counts = item.split(" ")
+            c, n = (int(v) for v in counts.split("/"))
+            per_param.setdefault(name, [0, 0])
+            per_param[name][0] += c
+            per_param[name][1] += n
+    lines = ["coverage per seed: " + ", ".join(f"seed {s} {c}/{n} = {c / n:.2f}" for s, (c, n) in per_seed.items())]
+    lines.append("coverage per parameter: " + ", ".join(f"{p} {c}/{n} = {c / n:.2f}" for p, (c, n) in per_param.items()))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected cases, print one line each and a pass-rate table, append rows to the CSV."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -331,12 +388,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--robust-starts", action="store_true", help="start chains around the best optimum (fit(robust_starts=True))")
     parser.add_argument("--seed", type=int, default=None, help="sampler seed (default: bayeslaw's DEFAULT_SEED)")
     parser.add_argument("--csv", type=Path, default=CSV_DEFAULT, help="append result rows to this CSV")
+    parser.add_argument("--synthetic-seeds", default=None, help="seeds of the synthetic designs: '1-6' or '1,3,5' (default: 1,2)")
     parser.add_argument("--list", action="store_true", help="list the selected cases and exit")
     args = parser.parse_args(argv)
     from bayeslaw.constants import DEFAULT_SEED
 
     seed = DEFAULT_SEED if args.seed is None else args.seed
-    chosen = [c for c in select(cases(), args.only, args.case, args.quick) if args.spec is None or c.spec == args.spec]
+    synth_seeds = parse_seeds(args.synthetic_seeds) if args.synthetic_seeds else SYNTH_SEEDS
+    chosen = [c for c in select(cases(synth_seeds), args.only, args.case, args.quick) if args.spec is None or c.spec == args.spec]
     if args.list:
         for case in chosen:
             print(f"{case.group:<11} {case.spec:<19} {case.name}")
@@ -344,6 +403,11 @@ def main(argv: list[str] | None = None) -> int:
     commit = _commit()
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     new_file = not args.csv.exists()
+    if not new_file:
+        with args.csv.open(newline="") as handle:
+            header = next(csv.reader(handle), None)
+        if header is not None and tuple(header) != COLUMNS:
+            raise SystemExit(f"{args.csv} has other columns than this version writes ({', '.join(header)}); choose a new --csv file")
     print(f"commit {commit}, variant {args.spec_variant}, seed {seed}, {len(chosen)} cases, pid {os.getpid()}", flush=True)
     print(f"{'group':<11} {'spec':<19} {'case':<40} {'rows':>5} {'ok':<3} {'r_hat':>6} {'ESS':>6} {'div':>5} {'s':>6} {'ESS/s':>6}")
     rows = []
@@ -375,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     checks = sum(r["checks"] for r in rows)
     if checks:
         print(f"synthetic coverage of 90% intervals: {covered}/{checks} = {covered / checks:.2f}")
+        print(coverage_table(rows))
     total = sum(r["converged"] for r in rows)
     print(f"all: {total}/{len(rows)} pass; rows appended to {args.csv}")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from bayeslaw.chain_checks import chain_groups, chains_apart, median_gaps
+from bayeslaw.chain_checks import chain_groups, chains_apart, kept_group, median_gaps
 from bayeslaw.constants import CHAIN_MEDIAN_SDS
 
 
@@ -70,3 +70,35 @@ def test_chain_groups_joins_chains_transitively() -> None:
 def test_one_chain_or_no_variables_gives_nothing() -> None:
     assert chains_apart(_posterior([0]), None).chains == ()
     assert chains_apart(xr.Dataset(), None).chains == ()
+
+
+def test_a_larger_group_in_a_clearly_lower_mode_is_not_kept() -> None:
+    # two chains apart from the other two, 15 nats lower: under the stuck-chain gap (20), far over the group gap
+    found = chains_apart(_posterior([0, 8, 8, 0]), _log_density([0, -15, -15, 0]))
+    assert found.chains == (1, 2)
+    # three chains in the lower mode, one in the higher: the single chain is kept
+    found = chains_apart(_posterior([8, 8, 0, 8]), _log_density([-15, -15, 0, -15]))
+    assert found.chains == (0, 1, 3)
+    assert "from chains (2,)" in found.description
+
+
+def test_groups_of_close_log_density_keep_the_largest() -> None:
+    # 3 nats lower (within the group gap of max(5, 2 x sd 3) = 6 nats): the three chains are kept
+    assert chains_apart(_posterior([8, 8, 0, 8]), _log_density([-3, -3, 0, -3])).chains == (2,)
+
+
+def test_kept_group_rule() -> None:
+    groups = [[0, 1, 2], [3]]
+    assert kept_group(groups, None, None) == [0, 1, 2]
+    assert kept_group(groups, np.array([0.0, 0.0, 0.0, 10.0]), 1.0) == [3]
+    assert kept_group(groups, np.array([0.0, 0.0, 0.0, 4.0]), 1.0) == [0, 1, 2]
+    # a larger within-chain sd widens the gap: 10 nats is within 2 x sd 6
+    assert kept_group(groups, np.array([0.0, 0.0, 0.0, 10.0]), 6.0) == [0, 1, 2]
+
+
+def test_among_compares_only_those_chains_and_names_them_by_their_index() -> None:
+    post = _posterior([30, 0, 8, 0])
+    found = chains_apart(post, _log_density([-90, 0, 0, 0]), among=(1, 2, 3))
+    assert found.chains == (2,)
+    assert "from chains (1, 3) (of chains (1, 2, 3))" in found.description
+    assert chains_apart(post, None, among=(1, 3)).chains == ()

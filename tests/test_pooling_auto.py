@@ -19,6 +19,8 @@ from bayeslaw.spec import ModelSpec
     ("n_groups", "min_rows", "expected"),
     [
         (2, 100, "partial_fixed_spread"),
+        (4, 100, "partial_fixed_spread"),
+        (5, 100, "partial_centred"),
         (FEW_GROUPS, 100, "partial_fixed_spread"),
         (FEW_GROUPS + 1, MIN_ROWS, "partial_centred"),
         (FEW_GROUPS + 1, MIN_ROWS - 1, "partial"),
@@ -59,9 +61,10 @@ def test_few_groups_get_centred_offsets_with_the_spread_fixed_at_the_pooling_sca
     assert few_groups_note("skill", 2, estimated=False) in built.notes
 
 
-def _four_skills(rows_of_s0: int) -> bl.ScalingData:
-    """4 skills x 12 rows (60 rows in all); ``rows_of_s0`` of them carry skill s0, the rest move to s1."""
-    skills = [f"s{i}" for i in range(4)]
+def _five_skills(rows_of_s0: int) -> bl.ScalingData:
+    """5 skills (more than FEW_GROUPS) x 12 rows; ``rows_of_s0`` of them carry skill s0, the rest move to s1."""
+    assert FEW_GROUPS < 5
+    skills = [f"s{i}" for i in range(5)]
     params = draw_group_params(g.POPULATION, {"E": {"skill": 0.2}}, skills=skills, seed=1)
     sim = simulate("chinchilla", params, sizes=(1e7, 1e8, 1e9, 3e9), tokens_per_param=(5.0, 20.0, 80.0), skills=skills, sigma=0.01, seed=1)
     frame = sim.data.frame.copy()
@@ -72,7 +75,7 @@ def _four_skills(rows_of_s0: int) -> bl.ScalingData:
 
 def test_forms_and_cache_key_follow_the_rows_of_the_smallest_group() -> None:
     spec = _spec()
-    balanced, sparse = _four_skills(12), _four_skills(MIN_ROWS - 1)
+    balanced, sparse = _five_skills(12), _five_skills(MIN_ROWS - 1)
     assert len(balanced) == len(sparse)
     assert [form for _, _, form in pooling_forms(balanced, spec)] == ["partial_centred"] * 3
     assert [form for _, _, form in pooling_forms(sparse, spec)] == ["partial"] * 3

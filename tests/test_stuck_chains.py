@@ -99,3 +99,26 @@ def test_restart_can_be_turned_off(chinchilla_data: bl.ScalingData, monkeypatch:
     assert any("not rerun (restart_stuck_chains=False)" in n for n in fitted.notes), fitted.notes
     unforced = bl.fit(chinchilla_data, random_seed=SEED, restart_stuck_chains=False, **SHORT)
     np.testing.assert_array_equal(fitted.posterior["alpha"].values, unforced.posterior["alpha"].values)
+
+
+def _run(alpha_shifts: list[float], density_shifts: list[float]) -> bl.results.Results:
+    """A fake run: alpha per chain (unit within-chain sd x 0.02, shifted) and a log density per chain."""
+    rng = np.random.default_rng(3)
+    alpha = 0.3 + 0.02 * (rng.standard_normal((len(alpha_shifts), 500)) + np.asarray(alpha_shifts)[:, None])
+    posterior = xr.Dataset({"alpha": (("chain", "draw"), alpha)})
+    stats = xr.Dataset({"logp": _log_density(density_shifts)})
+    return bl.results.from_datasets({"posterior": posterior, "sample_stats": stats})
+
+
+def test_chains_in_a_second_lower_mode_are_found_with_a_chain_far_below() -> None:
+    # chain 1 is 25 nats below the best (stuck by log density); chains 0 and 2 sit 15 nats below in another
+    # mode (under the stuck-chain gap): all three are rerun in one round, from chain 3
+    found = sampling._stuck(_run([8, 16, 8, 0], [-15, -25, -15, 0]))
+    assert found.chains == (0, 1, 2)
+    assert "chain 1 2" in found.description and "chains (0, 2) sample away from chains (3,)" in found.description
+
+
+def test_a_chain_far_below_alone_is_reported_as_before() -> None:
+    found = sampling._stuck(_run([0, 16, 0, 0], [0, -90, 0, 0]))
+    assert found.chains == (1,)
+    assert "sample away" not in found.description
