@@ -14,7 +14,6 @@ import xarray as xr
 import bayeslaw as bl
 from bayeslaw.constants import CREDIBLE_INTERVAL
 from bayeslaw.data import ScalingData
-from bayeslaw.datasets import FINETUNE_FULL_BUDGET
 from bayeslaw.laws import get_law
 from bayeslaw.model_builder import build_model
 from bayeslaw.posterior import law_params
@@ -115,19 +114,6 @@ def test_model_with_zero_shot_points_has_finite_logp_and_gradient() -> None:
     point = built.model.initial_point()
     assert np.isfinite(built.model.compile_logp(mode="FAST_COMPILE")(point))
     assert np.isfinite(built.model.compile_dlogp(mode="FAST_COMPILE")(point)).all()
-
-
-@pytest.mark.parametrize(("ratio", "form"), [(8, "offset"), (512, "z")])
-def test_shipped_spec_states_q_spread_and_chooses_s_beta_form_from_rows(ratio: int, form: str) -> None:
-    """q's spread is stated (no spread variable); s and beta: centred with 11 rows per model (1/8), non-centred with 5 (1/512)."""
-    data = bl.load_dataset("finetune", dataset="flan", max_examples=FINETUNE_FULL_BUDGET / ratio)
-    assert data.frame.groupby("model").size().min() == {8: 11, 512: 5}[ratio]
-    names = {v.name for v in build_model(data, resolve_spec("rectified_finetune")).model.free_RVs}
-    assert "logit_q_model_offset" in names
-    assert not {n for n in names if n.startswith("logit_q_model_sd")}
-    for name in ("log_s", "log_beta"):
-        assert f"{name}_model_{form}" in names
-        assert f"{name}_model_sd" in names
 
 
 # ---------------------------------------------------------------- recovery
