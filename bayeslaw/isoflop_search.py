@@ -223,17 +223,8 @@ class _Block:
         exact = self.law.loss_derivatives_along_compute(rows, self.refs, u, log_half, np)
         if exact is None:
             return central_differences(self.loss)(u, cells)
-        out = []
-        for values in exact:
-            values = np.broadcast_to(values, (self.width, u.shape[-1]))
-            if w is None:
-                out.append(values[0])
-                continue
-            total = values[0] * w[0]
-            for k in range(1, self.width):
-                total += values[k] * w[k]
-            out.append(total)
-        return out[0], out[1]
+        slope, curvature = (_over_skills(np.broadcast_to(v, (self.width, u.shape[-1])), w) for v in exact)
+        return slope, curvature
 
     def loss(self, u: np.ndarray, cells: np.ndarray | None) -> np.ndarray:
         """Loss (weighted over skills) at log N = ``u`` (shape ``(..., m)``) of the ``cells``."""
@@ -242,12 +233,17 @@ class _Block:
         del rows["log_half_compute"]
         n = np.exp(u)[..., None, :]
         loss = np.broadcast_to(self.law.loss_at(rows, self.refs, n, half / n, np), (*u.shape[:-1], self.width, u.shape[-1]))
-        if w is None:
-            return loss[..., 0, :]
-        total = loss[..., 0, :] * w[0]
-        for k in range(1, self.width):
-            total += loss[..., k, :] * w[k]
-        return total
+        return _over_skills(loss, w)
+
+
+def _over_skills(values: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """``values`` (skills on the second-last axis) summed with the skill weights ``w`` (skills x cells), or its one skill."""
+    if w is None:
+        return values[..., 0, :]
+    total = values[..., 0, :] * w[0]
+    for k in range(1, w.shape[0]):
+        total += values[..., k, :] * w[k]
+    return total
 
 
 def optimum_along_compute(
