@@ -46,6 +46,7 @@ from bayeslaw.extrapolation import (
     widen,
 )
 from bayeslaw.fit import Fit, fit
+from bayeslaw.forecast import POINT_DIM
 from bayeslaw.pointfit import PointFit, bootstrap, fit_arrays, start_grid
 from bayeslaw.predictive import COVERAGE_LEVELS, Predictive, mixture, score_points
 from bayeslaw.result_contract import ResultContract
@@ -199,9 +200,13 @@ def predictive_from_fit(fit_: Fit, test: ScalingData, seed: int) -> Predictive:
     family = fit_.family
     loc = scale = df = None
     if family.link == "log" and "sigma" in family.params:
-        post = fit_.posterior
-        scale = post["sigma"].stack(sample=("chain", "draw")).values[:, None]
-        df = post["nu"].stack(sample=("chain", "draw")).values[:, None] if "nu" in family.params else np.full_like(scale, np.inf)
+        points = {a: xr.DataArray(v, dims=POINT_DIM) for a, v in labels.items()}
+        noise = {
+            k: v.broadcast_like(draws["mean"]).stack(sample=("chain", "draw")).transpose("sample", ...).values
+            for k, v in fit_.noise_params(points).items()
+        }
+        scale = noise["sigma"]
+        df = noise["nu"] if "nu" in noise else np.full_like(scale, np.inf)
         with np.errstate(invalid="ignore", divide="ignore"):
             loc = np.log(mean)
     notes = () if fit_.converged else (f"WARNING: fit of {fit_.spec.name!r} did not converge: {fit_.diagnostics.banner()}",)

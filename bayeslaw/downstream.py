@@ -165,7 +165,7 @@ def forecast_downstream(
 
     link_params = {k: results.flatten_draws(v, DRAW_DIM) for k, v in link_fit.params(**dict(link_groups or {})).items()}
     family = link_fit.family
-    family_params = {k: results.flatten_draws(link_fit.posterior[k], DRAW_DIM) for k in family.params}
+    family_params = {k: results.flatten_draws(v, DRAW_DIM) for k, v in link_fit.noise_params(**dict(link_groups or {})).items()}
     n_link = next(iter(link_params.values())).sizes[DRAW_DIM]
     index = xr.DataArray(pair_indices(n_loss, n_link, stream_seed(seed, "downstream_pairs")), dims=DRAW_DIM)
     paired = {k: v.isel({DRAW_DIM: index}).drop_vars(DRAW_DIM, errors="ignore") for k, v in {**link_params, **family_params}.items()}

@@ -43,7 +43,7 @@ from bayeslaw.groups import check_select, merge_select, require_allocation, requ
 from bayeslaw.laws import Law, get_law
 from bayeslaw.model_builder import build_model
 from bayeslaw.optimum import OptimumResult, as_budget_array, optimum_draws
-from bayeslaw.posterior import law_params, varying_axes
+from bayeslaw.posterior import family_params, law_params, varying_axes
 from bayeslaw.result_contract import banner_html
 from bayeslaw.sampling import SamplerConfig, run_sampler
 from bayeslaw.seeds import stream_seed
@@ -106,6 +106,10 @@ class Fit:
         """
         chosen = self.select(select, skill=skill, datamix=datamix, **groups)
         return law_params(self.posterior, self.law, chosen, keep)
+
+    def noise_params(self, select: Mapping[str, Any] | None = None, **groups: Any) -> dict[str, xr.DataArray]:
+        """Likelihood parameters (``sigma``, ``nu``, ...) per draw for one group (needed only where they vary by group)."""
+        return family_params(self.posterior, self.family, self.select(select, **groups))
 
     def select(self, select: Mapping[str, Any] | None = None, **labels: Any) -> dict[str, Any]:
         """One selector from ``select`` and keyword labels, checked against the data's axes and labels."""

@@ -19,7 +19,7 @@ from bayeslaw.constants import FLOPS_PER_PARAM_TOKEN, OBS_DIM, OBSERVED
 from bayeslaw.data import ScalingData
 from bayeslaw.families import Family
 from bayeslaw.laws import Law
-from bayeslaw.posterior import law_params
+from bayeslaw.posterior import family_params, law_params
 from bayeslaw.result_contract import ResultContract
 from bayeslaw.summaries import interval
 from bayeslaw.variables import get_variable
@@ -66,10 +66,11 @@ def in_support(values: xr.DataArray, target: str) -> xr.DataArray:
     return get_variable(target).in_support(values)
 
 
-def sample_observations(
-    family: Family, mean: xr.DataArray, family_params: Mapping[str, xr.DataArray], target: str, seed: int
-) -> xr.DataArray:
+def sample_observations(family: Family, mean: xr.DataArray, noise: Mapping[str, xr.DataArray], target: str, seed: int) -> xr.DataArray:
     """New noisy observations around ``mean`` (natural scale), NaN where the mean is outside ``target``'s support.
+
+    ``noise`` holds the family's parameters, selected at ``mean``'s points (see
+    :func:`bayeslaw.posterior.family_params`).
 
     A law extrapolated far from its data can leave the target's support (e.g. a
     negative error fraction); those draws are not clipped: their observation is
@@ -85,9 +86,9 @@ def sample_observations(
     """
     valid = in_support(mean, target)
     safe = xr.where(valid, mean, get_variable(target).support.inside)
-    b_mean, *b_fam = xr.broadcast(family.transform(safe), *family_params.values())
+    b_mean, *b_fam = xr.broadcast(family.transform(safe), *noise.values())
     rng = np.random.default_rng(seed)
-    fam_values = dict(zip(family_params, (b.values for b in b_fam), strict=True))
+    fam_values = dict(zip(noise, (b.values for b in b_fam), strict=True))
     noisy = family.sample(rng, b_mean.values, fam_values)
     natural, n_redrawn = redraw_unrepresentable(family, rng, b_mean.values, fam_values, noisy)
     n_bad = int((~valid).sum())
@@ -183,8 +184,8 @@ def predictive_draws(
     """Per-draw ``mean`` (the law) and ``observation`` (a new noisy measurement), natural scale."""
     params = law_params(posterior, law, groups)
     mean = law.mean(x, params, refs, np)
-    family_params = {k: posterior[k] for k in family.params}
-    observation = sample_observations(family, mean, family_params, law.target, seed)
+    noise = family_params(posterior, family, groups)
+    observation = sample_observations(family, mean, noise, law.target, seed)
     return xr.Dataset({"mean": mean.transpose(*observation.dims), "observation": observation})
 
 
@@ -242,13 +243,13 @@ def predictive_groups(
     """
     x, groups = observation_points(data, law)
     mean = mean_at_observations(posterior, data, law, refs)
-    family_params = {k: posterior[k] for k in family.params}
-    b_mean, *b_fam = xr.broadcast(family.transform(mean), *family_params.values())
-    fam_values = dict(zip(family_params, (b.values for b in b_fam), strict=True))
+    noise = family_params(posterior, family, groups)
+    b_mean, *b_fam = xr.broadcast(family.transform(mean), *noise.values())
+    fam_values = dict(zip(noise, (b.values for b in b_fam), strict=True))
     observed = data.values(data.target)
     y_link = family.transform(observed)
     log_lik = b_mean.copy(data=family.logpdf(y_link[None, None, :], b_mean.values, fam_values))
-    predicted = sample_observations(family, mean, family_params, data.target, seed)
+    predicted = sample_observations(family, mean, noise, data.target, seed)
     coords = {OBS_DIM: x[data.inputs[0]][OBS_DIM].values, **{a: (OBS_DIM, g.values) for a, g in groups.items()}}
     return {
         "observed_data": xr.Dataset({OBSERVED: xr.DataArray(observed, dims=OBS_DIM, coords=coords)}),

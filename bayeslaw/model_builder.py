@@ -1,7 +1,8 @@
 """Build the PyMC model for a :class:`ScalingData` and a :class:`ModelSpec`.
 
-Each law parameter is either shared (one value, sampled with its prior), or
-grouped along some of the data's axes. Grouped parameters live on their link
+Each law parameter, and each likelihood parameter (such as the noise scale
+``sigma``), is either shared (one value, sampled with its prior), or grouped
+along some of the data's axes. Grouped parameters live on their link
 scale (log for positive parameters) as a sum: a base value (scalar, or one per
 group along axes whose mode has ``per_group_base``, i.e. ``independent``) plus
 the link-scale offset of each axis's pooling mode (:mod:`bayeslaw.pooling`:
@@ -10,7 +11,8 @@ Normal(0, sd)``). An interaction key such as ``"skill:datamix"`` adds one
 offset per (skill, datamix) cell, named ``..._skill_x_datamix_{sd,z,offset}``.
 The natural-scale group values are stored as a Deterministic named after the
 parameter, with the grouping axes as dims, so post-processing never needs to
-know how a parameter was pooled.
+know how a parameter was pooled. A grouped likelihood parameter is pooled on the
+log scale (every family parameter is positive).
 
 By default the data are compiled into the model as constants. With
 ``as_data=True`` the inputs, the observed target (on the family's link scale),
@@ -34,6 +36,7 @@ from bayeslaw.families import get_family
 from bayeslaw.laws import Law, get_law
 from bayeslaw.links import get_link
 from bayeslaw.pooling import INTERACTION, PoolingMode, axis_parts, get_mode, registered_modes
+from bayeslaw.priors import Prior
 from bayeslaw.spec import ModelSpec, SpecError
 
 #: Name of the observed variable in every model and InferenceData.
@@ -44,7 +47,10 @@ FEW_GROUPS = 2
 
 @dataclass(frozen=True)
 class BuiltModel:
-    """A PyMC model plus what post-processing needs to reproduce its mean."""
+    """A PyMC model plus what post-processing needs to reproduce its mean.
+
+    ``param_dims``: the group axes of every law and likelihood parameter (``()`` when shared).
+    """
 
     model: pm.Model
     law: Law
@@ -90,8 +96,8 @@ def pooled_axes(data: ScalingData, spec: ModelSpec, param: str) -> tuple[dict[st
 
 def pooling_forms(data: ScalingData, spec: ModelSpec) -> tuple[tuple[str, str, str], ...]:
     """(parameter, axis, mode) of every pooled axis as built for ``data``, after modes such as ``auto`` chose their form."""
-    law = get_law(spec.law)
-    return tuple((param, axis, mode.lookup_name) for param in law.parameters for axis, mode in pooled_axes(data, spec, param)[0].items())
+    names = [*get_law(spec.law).parameters, *get_family(spec.family).params]
+    return tuple((param, axis, mode.lookup_name) for param in names for axis, mode in pooled_axes(data, spec, param)[0].items())
 
 
 def model_data(data: ScalingData, spec: ModelSpec) -> dict[str, np.ndarray]:
@@ -129,21 +135,25 @@ def build_model(data: ScalingData, spec: ModelSpec, *, as_data: bool = False) ->
     few_groups: dict[str, bool] = {}
 
     with pm.Model(coords=data.coords()) as model:
-        obs_params = {}
-        for name in law.parameters:
+        obs_params: dict[str, Any] = {}
+        likelihood_params: dict[str, Any] = {}
+        for name, link, prior, into in [
+            *((n, law.parameters[n].link, spec.prior(n), obs_params) for n in law.parameters),
+            *((n, "log", spec.family_prior(n), likelihood_params) for n in family.params),
+        ]:
             axes, axis_notes = pooled_axes(data, spec, name)
             notes += [note for note in axis_notes if note not in notes]
             if not axes:
-                obs_params[name] = spec.prior(name).create(name)
+                into[name] = prior.create(name)
                 param_dims[name] = ()
                 continue
-            natural, dims = _pooled_parameter(data, spec, law, name, axes)
+            natural, dims = _pooled_parameter(data, spec, name, link, prior, axes)
             for axis, mode in axes.items():
                 if mode.hierarchical and _n_groups(data, axis) <= FEW_GROUPS:
                     few_groups[axis] = few_groups.get(axis, False) or mode.estimates_spread
             param_dims[name] = dims
             index = tuple(data.codes(axis) if containers is None else _container(containers, f"code_{axis}") for axis in dims)
-            obs_params[name] = natural[index]
+            into[name] = natural[index]
 
         if containers is None:
             x = {key: data.values(key) for key in law.inputs}
@@ -154,7 +164,6 @@ def build_model(data: ScalingData, spec: ModelSpec, *, as_data: bool = False) ->
             x = {key: _input(containers, key, scales) for key in law.inputs}
             observed = _container(containers, "observed_link")
         mean = law.mean(x, obs_params, scales, pt)
-        likelihood_params = {key: spec.family_prior(key).create(key) for key in family.params}
         family.pymc(OBSERVED, family.transform(mean, pt), likelihood_params, observed, (OBS_DIM,))
 
     notes += [few_groups_note(axis, _n_groups(data, axis), few_groups[axis]) for axis in sorted(few_groups)]
@@ -181,13 +190,13 @@ def _container(containers: dict[str, np.ndarray], name: str) -> pt.TensorVariabl
 
 
 def _pooled_parameter(
-    data: ScalingData, spec: ModelSpec, law: Law, name: str, axes: dict[str, PoolingMode]
+    data: ScalingData, spec: ModelSpec, name: str, link_name: str, prior: Prior, axes: dict[str, PoolingMode]
 ) -> tuple[pt.TensorVariable, tuple[str, ...]]:
     """The natural-scale Deterministic of a pooled parameter (base plus the axes' offsets), and its dims."""
-    link = get_link(law.parameters[name].link)
+    link = get_link(link_name)
     components = {part for axis in axes for part in axis_parts(axis)}
     dims = tuple(axis for axis in data.groups if axis in components)
-    mu, sigma = spec.prior(name).link_normal(link, f"{spec.source}: prior of pooled {name!r}")
+    mu, sigma = prior.link_normal(link, f"{spec.source}: prior of pooled {name!r}")
     per_group = tuple(axis for axis in dims if axis in axes and axes[axis].per_group_base)
     prefix = f"{link.name}_{name}"
     base = pm.Normal(f"{prefix}_base", mu=mu, sigma=sigma, dims=per_group or None)

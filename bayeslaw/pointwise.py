@@ -25,6 +25,7 @@ from bayeslaw.data import ScalingData
 from bayeslaw.families import Family, get_family
 from bayeslaw.forecast import in_support, mean_at_observations, observation_points
 from bayeslaw.laws import Law, get_law
+from bayeslaw.posterior import family_params
 from bayeslaw.variables import get_variable
 
 #: Bytes of one float64 draws x observations block; the temporaries of a block are a few times this.
@@ -69,16 +70,16 @@ def _blockwise(
     fill: callable,  # type: ignore[valid-type]
     block_bytes: int,
 ) -> xr.DataArray:
-    """Apply ``fill(mean_block, family_params_block) -> (values, dims)`` per block of draws into one float64 array."""
+    """Apply ``fill(mean_block, noise_block) -> (values, dims)`` per block of draws into one float64 array."""
     n_chain, n_draw, n_obs = posterior.sizes["chain"], posterior.sizes["draw"], len(data)
     out: np.ndarray | None = None
     dims: tuple[str, ...] = ()
     blocks = list(draw_blocks(n_chain, n_draw, n_obs, block_bytes))
+    labels = observation_points(data, law)[1]
     for chain, draws in blocks:
         part = posterior.isel(chain=slice(chain, chain + 1), draw=draws)
         mean = mean_at_observations(part, data, law, refs)
-        family_params = {k: part[k] for k in family.params}
-        values, dims = fill(mean, family_params)
+        values, dims = fill(mean, family_params(part, family, labels))
         if dims[:2] != ("chain", "draw"):
             if len(blocks) > 1:  # the noise's order would differ from one piece's: compute in one piece
                 return _blockwise(posterior, data, law, family, refs, fill, block_bytes=2**62)
@@ -98,9 +99,9 @@ def log_likelihood(
     """Log likelihood of every observation per draw (``chain``, ``draw``, ``obs``), on the family's link scale."""
     y_link = family.transform(data.values(data.target))
 
-    def fill(mean: xr.DataArray, family_params: Mapping[str, xr.DataArray]) -> tuple[np.ndarray, tuple[str, ...]]:
-        b_mean, *b_fam = xr.broadcast(family.transform(mean), *family_params.values())
-        values = dict(zip(family_params, (b.values for b in b_fam), strict=True))
+    def fill(mean: xr.DataArray, noise: Mapping[str, xr.DataArray]) -> tuple[np.ndarray, tuple[str, ...]]:
+        b_mean, *b_fam = xr.broadcast(family.transform(mean), *noise.values())
+        values = dict(zip(noise, (b.values for b in b_fam), strict=True))
         return family.logpdf(y_link[None, None, :], b_mean.values, values), b_mean.dims
 
     return _blockwise(posterior, data, law, family, refs, fill, block_bytes)
@@ -126,11 +127,11 @@ def posterior_predictive(
     inside = get_variable(target).support.inside
     outside = [0, 0]
 
-    def fill(mean: xr.DataArray, family_params: Mapping[str, xr.DataArray]) -> tuple[np.ndarray, tuple[str, ...]]:
+    def fill(mean: xr.DataArray, noise: Mapping[str, xr.DataArray]) -> tuple[np.ndarray, tuple[str, ...]]:
         valid = in_support(mean, target)
         safe = xr.where(valid, mean, inside)
-        b_mean, *b_fam = xr.broadcast(family.transform(safe), *family_params.values())
-        noisy = family.sample(rng, b_mean.values, dict(zip(family_params, (b.values for b in b_fam), strict=True)))
+        b_mean, *b_fam = xr.broadcast(family.transform(safe), *noise.values())
+        noisy = family.sample(rng, b_mean.values, dict(zip(noise, (b.values for b in b_fam), strict=True)))
         outside[0] += int((~valid).sum())
         outside[1] += int(valid.size)
         return b_mean.copy(data=family.inverse(noisy)).where(valid.broadcast_like(b_mean)).values, b_mean.dims

@@ -12,6 +12,7 @@ from typing import Any
 
 import xarray as xr
 
+from bayeslaw.families import Family
 from bayeslaw.groups import check_labels
 from bayeslaw.laws import Law
 
@@ -66,6 +67,13 @@ def law_params(
 ) -> dict[str, xr.DataArray]:
     """All parameters of ``law`` (see :func:`select_params`)."""
     return select_params(posterior, list(law.parameters), select, keep)
+
+
+def family_params(
+    posterior: xr.Dataset, family: Family, select: Mapping[str, Any] | None = None, keep: Sequence[str] = ()
+) -> dict[str, xr.DataArray]:
+    """All likelihood parameters of ``family`` (a noise scale may vary by group; see :func:`select_params`)."""
+    return select_params(posterior, list(family.params), select, keep)
 
 
 def varying_axes(posterior: xr.Dataset, names: Sequence[str]) -> list[str]:

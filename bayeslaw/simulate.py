@@ -55,7 +55,7 @@ class SimulatedData:
     law: str
     raw: Mapping[str, ParamValue]
     refs: Mapping[str, float]
-    noise: Mapping[str, float]
+    noise: Mapping[str, ParamValue]
 
     def raw_truth(self, skill: str | None = None, datamix: str | None = None) -> dict[str, float]:
         """True parameters (paper form) of one group."""
@@ -95,7 +95,7 @@ def simulate(
     skills: Sequence[str] | None = None,
     datamixes: Sequence[str] | None = None,
     runs: Mapping[Any, int] | None = None,
-    sigma: float = 0.01,
+    sigma: ParamValue = 0.01,
     nu: float = np.inf,
     seed: int = 0,
 ) -> SimulatedData:
@@ -117,6 +117,8 @@ def simulate(
         cell, chosen at random (seeded) — to make a skill with few runs.
     sigma, nu
         Noise on log loss: Normal(0, sigma), or Student-t with ``nu`` degrees of freedom.
+        ``sigma`` may differ by group, given like a parameter (a mapping from
+        skill, datamix or ``(skill, datamix)``).
     seed
         Seed of the design thinning and the noise.
     """
@@ -141,7 +143,7 @@ def simulate(
             p = law.from_raw(raw, refs, np)
             mean = law.mean({"N": n, "D": d, "C": FLOPS_PER_PARAM_TOKEN * n * d}, p, refs, np)
             noise = rng.standard_normal(n.size) if np.isinf(nu) else rng.standard_t(nu, n.size)
-            frame = pd.DataFrame({"N": n, "D": d, "loss": mean * np.exp(sigma * noise)})
+            frame = pd.DataFrame({"N": n, "D": d, "loss": mean * np.exp(_value(sigma, skill, datamix, "sigma") * noise)})
             if skill is not None:
                 frame["skill"] = skill
             if datamix is not None:

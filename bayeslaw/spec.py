@@ -17,6 +17,7 @@ dict, or a :class:`ModelSpec`. Example::
 
     [pooling]                     # per parameter: axis -> a mode of bayeslaw.pooling (shared, partial, ...)
     E = { skill = "partial", datamix = "partial" }
+    sigma = { skill = "partial" } # a likelihood parameter too (log scale; its prior must then be a LogNormal)
 
     [pooling_scale]               # HalfNormal scale of group spread, on the link scale (default 0.5)
     E = 0.3
@@ -109,19 +110,30 @@ class ModelSpec:
 
         pooling: dict[str, dict[str, str]] = {}
         for key, axes in dict(raw.get("pooling", {})).items():
-            if key not in params:
-                raise SpecError(f"{source}: [pooling] {key!r} is not a parameter of law {law.lookup_name!r} ({sorted(params)})")
+            if key not in params and key not in family.params:
+                raise SpecError(
+                    f"{source}: [pooling] {key!r} is not a parameter of law {law.lookup_name!r} ({sorted(params)}) "
+                    f"nor of family {family_name!r} ({sorted(family.params)})"
+                )
             if not isinstance(axes, Mapping):
                 raise SpecError(f'{source}: [pooling] {key} must be a table such as {{ skill = "partial" }}, got {axes!r}')
             for axis, mode in axes.items():
                 if mode not in registered_modes():
                     raise SpecError(f"{source}: [pooling] {key}.{axis} = {mode!r}; choose one of {sorted(registered_modes())}")
             pooling[key] = dict(axes)
+            pooled_prior = lik_priors.get(key, family.params.get(key))
+            if key in family.params and any(get_mode(m).varies for m in axes.values()) and pooled_prior.dist != "LogNormal":
+                raise SpecError(
+                    f"{source}: [pooling] {key} varies by group, so it is sampled on the log scale and needs a LogNormal "
+                    f"population prior in [likelihood] priors (the family's default is {pooled_prior})"
+                )
 
         pooling_scale = {}
         for key, value in dict(raw.get("pooling_scale", {})).items():
-            if key != "default" and key not in params:
-                raise SpecError(f"{source}: [pooling_scale] {key!r} is neither 'default' nor a parameter ({sorted(params)})")
+            if key != "default" and key not in params and key not in family.params:
+                raise SpecError(
+                    f"{source}: [pooling_scale] {key!r} is neither 'default' nor a parameter ({sorted([*params, *family.params])})"
+                )
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
                 raise SpecError(f"{source}: [pooling_scale] {key} must be a positive number, got {value!r}")
             pooling_scale[key] = float(value)

@@ -158,7 +158,8 @@ def test_overtraining_spec_pools_over_skill_and_datamix():
     raw = {**OVERTRAINING, "E": {"c4_val": 1.9, "paloma_ptb": 2.4}}
     grouped = simulate("overtraining", raw, skills=["c4_val", "paloma_ptb"], datamixes=["c4", "rpj"], seed=SEED)
     built = build_model(grouped.data, resolve_spec("overtraining"))
-    assert built.param_dims == {"E": ("skill", "datamix"), "a_ref": ("skill", "datamix"), "b_ref": ("skill", "datamix"), "eta": ()}
+    grouped_dims = {"E": ("skill", "datamix"), "a_ref": ("skill", "datamix"), "b_ref": ("skill", "datamix")}
+    assert built.param_dims == {**grouped_dims, "eta": (), "sigma": (), "nu": ()}
     single = build_model(simulate("overtraining", OVERTRAINING, seed=SEED).data, resolve_spec("overtraining"))
     assert all(dims == () for dims in single.param_dims.values())
 

@@ -141,7 +141,7 @@ def test_pooled_parameter_structure_and_priors(skill_data, tmp_path):
     path.write_text(USER_TOML)
     built = build_model(skill_data, resolve_spec(path))
     model = built.model
-    assert built.param_dims == {"E": ("skill",), "alpha": ("skill",), "a_ref": (), "b_ref": (), "beta": ()}
+    assert built.param_dims == {"E": ("skill",), "alpha": ("skill",), "a_ref": (), "b_ref": (), "beta": (), "sigma": ()}
     names = set(model.named_vars)
     assert {"log_E_base", "log_E_skill_sd", "log_E_skill_z", "log_alpha_base"} <= names
     assert "log_alpha_skill_sd" not in names  # independent: no spread
