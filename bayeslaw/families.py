@@ -19,6 +19,9 @@ from scipy import stats
 from bayeslaw.links import get_link
 from bayeslaw.priors import Prior
 
+#: Link scale on which a likelihood parameter that varies by group is pooled (every family parameter is positive).
+PARAM_LINK = "log"
+
 
 @dataclass(frozen=True)
 class Family:

@@ -32,7 +32,7 @@ import pytensor.tensor as pt
 
 from bayeslaw.constants import OBS_DIM
 from bayeslaw.data import DataValidationError, ScalingData
-from bayeslaw.families import get_family
+from bayeslaw.families import PARAM_LINK, get_family
 from bayeslaw.laws import Law, get_law
 from bayeslaw.links import get_link
 from bayeslaw.pooling import INTERACTION, PoolingMode, axis_parts, get_mode, registered_modes
@@ -139,7 +139,7 @@ def build_model(data: ScalingData, spec: ModelSpec, *, as_data: bool = False) ->
         likelihood_params: dict[str, Any] = {}
         for name, link, prior, into in [
             *((n, law.parameters[n].link, spec.prior(n), obs_params) for n in law.parameters),
-            *((n, "log", spec.family_prior(n), likelihood_params) for n in family.params),
+            *((n, PARAM_LINK, spec.family_prior(n), likelihood_params) for n in family.params),
         ]:
             axes, axis_notes = pooled_axes(data, spec, name)
             notes += [note for note in axis_notes if note not in notes]

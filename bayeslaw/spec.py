@@ -71,7 +71,9 @@ class ModelSpec:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], source: str = "<dict>") -> ModelSpec:
         """Validate a parsed spec; every problem names ``source`` and the key."""
-        from bayeslaw.families import get_family  # imports pymc: not needed to list or locate specs
+        from bayeslaw.families import PARAM_LINK, get_family  # imports pymc: not needed to list or locate specs
+        from bayeslaw.links import get_link
+        from bayeslaw.priors import PriorError
 
         unknown = set(raw) - _TOP_KEYS
         if unknown:
@@ -121,12 +123,11 @@ class ModelSpec:
                 if mode not in registered_modes():
                     raise SpecError(f"{source}: [pooling] {key}.{axis} = {mode!r}; choose one of {sorted(registered_modes())}")
             pooling[key] = dict(axes)
-            pooled_prior = lik_priors.get(key, family.params.get(key))
-            if key in family.params and any(get_mode(m).varies for m in axes.values()) and pooled_prior.dist != "LogNormal":
-                raise SpecError(
-                    f"{source}: [pooling] {key} varies by group, so it is sampled on the log scale and needs a LogNormal "
-                    f"population prior in [likelihood] priors (the family's default is {pooled_prior})"
-                )
+            if key in family.params and any(get_mode(m).varies for m in axes.values()):
+                try:  # the check build_model makes of the population prior, here at parse time
+                    lik_priors.get(key, family.params[key]).link_normal(get_link(PARAM_LINK), f"{source}: [pooling] {key} varies by group")
+                except PriorError as err:
+                    raise SpecError(f"{err} (set it in [likelihood] priors)") from None
 
         pooling_scale = {}
         for key, value in dict(raw.get("pooling_scale", {})).items():
