@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -198,7 +198,7 @@ def predictive_from_fit(fit_: Fit, test: ScalingData, seed: int) -> Predictive:
     mean = draws["mean"].stack(sample=("chain", "draw")).transpose("sample", ...).values
     obs = draws["observation"].stack(sample=("chain", "draw")).transpose("sample", ...).values
     family = fit_.family
-    loc = scale = df = None
+    loc = scale = df = names = None
     if family.link == "log" and "sigma" in family.params:
         points = {a: xr.DataArray(v, dims=POINT_DIM) for a, v in labels.items()}
         noise = {
@@ -207,12 +207,15 @@ def predictive_from_fit(fit_: Fit, test: ScalingData, seed: int) -> Predictive:
         }
         scale = noise["sigma"]
         df = noise["nu"] if "nu" in noise else np.full_like(scale, np.inf)
+        names = np.full((mean.shape[0], 1), family.name)
         with np.errstate(invalid="ignore", divide="ignore"):
             loc = np.log(mean)
     notes = () if fit_.converged else (f"WARNING: fit of {fit_.spec.name!r} did not converge: {fit_.diagnostics.banner()}",)
     diag = fit_.diagnostics
     agree = bool(diag.max_rhat <= diag.thresholds.get("rhat_max", RHAT_MAX))
-    return Predictive(mean=mean, observation=obs, loc=loc, scale=scale, df=df, converged=fit_.converged, notes=notes, chains_agree=agree)
+    return Predictive(
+        mean=mean, observation=obs, loc=loc, scale=scale, df=df, converged=fit_.converged, notes=notes, chains_agree=agree, family=names
+    )
 
 
 def _inner_default(forecaster: Forecaster, ctx: Context, train: ScalingData) -> list[tuple[Predictive, Split]]:
@@ -349,7 +352,7 @@ class Stack:
                 notes.append(f"WARNING: stack member {m.name!r} did not converge on the full training set")
         mixed = mixture(preds, w, self.n_draws, ctx.seed + 19)
         converged = mixed.converged and not any(n.startswith(("WARNING: no member", "CAUTION: stack member")) for n in notes)
-        return Predictive(mixed.mean, mixed.observation, mixed.loc, mixed.scale, mixed.df, converged, tuple(notes))
+        return replace(mixed, converged=converged, notes=tuple(notes), chains_agree=True)
 
     def inner(self, ctx: Context, train: ScalingData) -> list[tuple[Predictive, Split]]:
         _, w, inner, _ = self.weights(ctx, train)
@@ -388,7 +391,7 @@ class Growth:
         growth, notes = self.growth_rate(ctx, split.train)
         base = _as_forecaster(self.base).forecast(ctx, split)
         out = widen(base, split.distance, growth.sample(base.n_draws, ctx.seed + 31), ctx.seed + 29)
-        return Predictive(out.mean, out.observation, out.loc, out.scale, out.df, out.converged, (*out.notes, *notes), out.chains_agree)
+        return replace(out, notes=(*out.notes, *notes))
 
     def inner(self, ctx: Context, train: ScalingData) -> list[tuple[Predictive, Split]]:
         raise NotImplementedError("Growth is the outermost forecaster; stack the bases, then widen")

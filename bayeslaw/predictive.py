@@ -2,9 +2,10 @@
 
 A :class:`Predictive` holds, for ``P`` points, ``S`` draws of the law's mean
 curve and of a new observation (natural scale), plus, where the likelihood has
-a density on the log scale (Student-t or Normal on log target), each draw's
-location, scale and degrees of freedom, so the log predictive density of an
-observed value is ``log mean_s p(y | draw s)``. Forecasts of every kind (one
+a density on the log scale (a family of log link with a scale ``sigma``:
+Student-t, Normal, logistic), each draw's family, location, scale and degrees
+of freedom, so the log predictive density of an observed value is
+``log mean_s p(y | draw s)``. Forecasts of every kind (one
 fit, a bootstrap of the point fit, a stack of laws, a widened forecast) are
 :class:`Predictive` objects and are scored the same way.
 
@@ -29,7 +30,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
+
+from bayeslaw.families import get_family
 
 #: Interval probabilities whose coverage every backtest reports.
 COVERAGE_LEVELS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
@@ -48,6 +51,11 @@ class Predictive:
         Per-draw log-scale location ``(S, P)``, scale and Student-t degrees of
         freedom (``(S, 1)`` or ``(S, P)``; ``df = inf`` for a Normal), or ``None``
         where the forecast has no density.
+    family
+        Per-draw likelihood family name (:data:`bayeslaw.families.FAMILIES`),
+        shape ``(S, 1)``; ``None`` means Student-t where ``df`` is finite and
+        Normal where it is infinite. Mixtures of fits of different families keep
+        each draw's own.
     converged
         Whether every fit behind the forecast passed its convergence checks.
     chains_agree
@@ -65,6 +73,7 @@ class Predictive:
     converged: bool = True
     notes: tuple[str, ...] = field(default_factory=tuple)
     chains_agree: bool = True
+    family: np.ndarray | None = None
 
     @property
     def n_draws(self) -> int:
@@ -80,15 +89,24 @@ class Predictive:
         """``log p(log y | draw s)`` per draw and point, shape ``(S, P)`` (density of the log value)."""
         if self.loc is None or self.scale is None or self.df is None:
             raise ValueError("this forecast carries no density (e.g. a bootstrap of the point fit)")
-        log_y = np.log(np.asarray(y, dtype=float))[None, :]
-        df = np.broadcast_to(self.df, self.loc.shape)
-        scale = np.broadcast_to(self.scale, self.loc.shape)
-        normal = np.isinf(df)
-        out = np.empty(self.loc.shape)
-        out[normal] = stats.norm.logpdf(np.broadcast_to(log_y, self.loc.shape)[normal], self.loc[normal], scale[normal])
-        t = ~normal
-        out[t] = stats.t.logpdf(np.broadcast_to(log_y, self.loc.shape)[t], df[t], self.loc[t], scale[t])
+        shape = self.loc.shape
+        log_y = np.broadcast_to(np.log(np.asarray(y, dtype=float))[None, :], shape)
+        df = np.broadcast_to(self.df, shape)
+        scale = np.broadcast_to(self.scale, shape)
+        names = self.family_names()
+        out = np.empty(shape)
+        for name in np.unique(names):
+            rows = np.broadcast_to(names == name, shape)
+            out[rows] = get_family(str(name)).logpdf(log_y[rows], self.loc[rows], {"sigma": scale[rows], "nu": df[rows]})
         return np.where(np.isfinite(self.loc), out, -np.inf)
+
+    def family_names(self) -> np.ndarray:
+        """Each draw's likelihood family, shape ``(S, 1)`` or ``(S, P)`` (see the ``family`` attribute)."""
+        if self.family is not None:
+            return self.family
+        if self.df is None:
+            raise ValueError("this forecast carries no density (e.g. a bootstrap of the point fit)")
+        return np.where(np.isinf(self.df), "normal", "studentt")
 
     def log_density(self, y: np.ndarray) -> np.ndarray:
         """Log predictive density of the observed log values, ``log mean_s p(log y | s)``, per point."""
@@ -101,7 +119,13 @@ class Predictive:
             return None if a is None else np.broadcast_to(a, (self.n_draws, a.shape[1]))[index]
 
         return replace(
-            self, mean=self.mean[index], observation=self.observation[index], loc=pick(self.loc), scale=pick(self.scale), df=pick(self.df)
+            self,
+            mean=self.mean[index],
+            observation=self.observation[index],
+            loc=pick(self.loc),
+            scale=pick(self.scale),
+            df=pick(self.df),
+            family=None if self.family is None else pick(self.family),
         )
 
 
@@ -176,9 +200,9 @@ def mixture(members: Sequence[Predictive], weights: Sequence[float], n_draws: in
     dense = all(p.has_density for p in parts)
 
     def stack(name: str) -> np.ndarray | None:
-        if name in ("loc", "scale", "df") and not dense:
+        if name in ("loc", "scale", "df", "family") and not dense:
             return None
-        arrays = [getattr(p, name) for p in parts]
+        arrays = [p.family_names() if name == "family" else getattr(p, name) for p in parts]
         width = max(a.shape[1] for a in arrays)
         return np.concatenate([np.broadcast_to(a, (a.shape[0], width)) for a in arrays])
 
@@ -188,6 +212,7 @@ def mixture(members: Sequence[Predictive], weights: Sequence[float], n_draws: in
         loc=stack("loc"),
         scale=stack("scale"),
         df=stack("df"),
+        family=stack("family"),
         converged=all(m.converged for m, wk in zip(members, w, strict=True) if wk > 0),
         chains_agree=all(m.chains_agree for m, wk in zip(members, w, strict=True) if wk > 0),
     )

@@ -49,7 +49,15 @@ from bayeslaw.constants import CREDIBLE_INTERVAL, OBSERVED, PARETO_K_MAX, PPC_IN
 from bayeslaw.diagnostics import ConvergenceWarning
 from bayeslaw.ppc import CoverageCheck, ppc_coverage
 from bayeslaw.result_contract import ALARM_WORDS, CAUTION_WORDS, banner_html, markdown_table
-from bayeslaw.trust import EXTRAPOLATION_MAX, NU_MIN, SIGMA_MAX, TOKENS_PER_PARAM_MIN, fit_signals, forecast_signals
+from bayeslaw.trust import (
+    EXTRAPOLATION_MAX,
+    NOISE_GROUPS_P,
+    NU_MIN,
+    SIGMA_MAX,
+    TOKENS_PER_PARAM_MIN,
+    fit_signals,
+    forecast_signals,
+)
 from bayeslaw.version import __version__
 
 if TYPE_CHECKING:
@@ -100,6 +108,7 @@ def trust_lines(fit: Fit) -> list[str]:
 #: What the trust checks look at, said when none of them flags the fit.
 TRUST_CLEAR = (
     f"Trust checks (those that apply to this fit) flag nothing: Student-t nu < {NU_MIN:g}, log-scale noise sigma > {SIGMA_MAX:g}, "
+    f"residual scatter differing between groups under one noise scale (p < {NOISE_GROUPS_P:g}), "
     f"training runs below the fitted floor E, runs under {TOKENS_PER_PARAM_MIN:g} token per parameter"
 )
 

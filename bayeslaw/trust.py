@@ -6,6 +6,9 @@ what the backtests showed to go with bad forecasts:
 - Student-t ``nu`` below ``NU_MIN`` (heavy tails absorbing misfit: the
   predictive band becomes very wide, with draws that overflow float64 redrawn);
 - a noise scale ``sigma`` above ``SIGMA_MAX`` on the log scale (tens of percent);
+- residual scatter that differs between the groups of an axis (Fligner-Killeen
+  test, p below ``NOISE_GROUPS_P``) while the likelihood has one noise scale for
+  all: the quiet groups' bands are then too wide and the noisy groups' too narrow;
 - training runs below the fitted floor ``E`` (the law treats the best runs as outliers);
 - forecast points beyond ``EXTRAPOLATION_MAX`` times the largest training compute;
 - runs with fewer than ``TOKENS_PER_PARAM_MIN`` tokens per parameter (where
@@ -18,6 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy import stats
 
 from bayeslaw.constants import FLOPS_PER_PARAM_TOKEN
 from bayeslaw.posterior import law_params
@@ -29,6 +33,10 @@ if TYPE_CHECKING:
 NU_MIN: float = 2.0
 #: Posterior median of the log-scale noise sigma above which the noise is flagged as implausibly large.
 SIGMA_MAX: float = 0.1
+#: p-value of the test of equal residual scatter across an axis's groups below which the noise is flagged.
+NOISE_GROUPS_P: float = 1e-3
+#: Groups with fewer observations are left out of that test.
+NOISE_GROUP_MIN_ROWS: int = 3
 #: Forecasts beyond this multiple of the largest training compute are flagged.
 EXTRAPOLATION_MAX: float = 10.0
 #: Runs with fewer tokens per parameter are flagged.
@@ -53,6 +61,7 @@ def fit_signals(fit: Fit) -> list[str]:
         sigma = float(np.median(post["sigma"].values))
         if sigma > SIGMA_MAX:
             lines.append(f"CAUTION: noise scale sigma = {sigma:.2g} on the log scale (> {SIGMA_MAX:g}): implausibly large for losses")
+    lines += _noise_by_group(fit)
     law = fit.law
     data = fit.data
     if "E" in law.parameters and data.target == "loss":
@@ -73,6 +82,38 @@ def fit_signals(fit: Fit) -> list[str]:
             lines.append(
                 f"CAUTION: {int(few.sum())} run(s) have fewer than {TOKENS_PER_PARAM_MIN:g} token per parameter (law unreliable there)"
             )
+    return lines
+
+
+def _noise_by_group(fit: Fit) -> list[str]:
+    """A CAUTION per group axis whose groups' residual scatter differs, when the noise scale is shared by all groups."""
+    data = fit.data
+    post = fit.posterior
+    scales = [name for name in fit.family.params if name in post]
+    if not data.groups or any(post[name].ndim > 2 for name in scales):
+        return []
+    fitted = fit.mean_at_observations().median(("chain", "draw")).values
+    with np.errstate(all="ignore"):
+        residual = np.asarray(fit.family.transform(data.values(data.target)) - fit.family.transform(fitted), dtype=float)
+    lines = []
+    for axis in data.groups:
+        labels = data.frame[axis].to_numpy(dtype=str)
+        groups = [g for g in np.unique(labels) if (labels == g).sum() >= NOISE_GROUP_MIN_ROWS]
+        samples = [residual[labels == g] for g in groups]
+        if len(samples) < 2 or not all(np.isfinite(s).all() for s in samples):
+            continue
+        p_value = float(stats.fligner(*samples).pvalue)
+        if p_value >= NOISE_GROUPS_P:
+            continue
+        spread = np.array([np.median(np.abs(s - np.median(s))) for s in samples])
+        noisiest = [groups[k] for k in np.argsort(spread)[::-1][:3]]
+        ratio = spread.max() / max(spread.min(), np.finfo(float).tiny)
+        lines.append(
+            f"CAUTION: residual scatter differs between {axis} groups under one noise scale: Fligner-Killeen p = {p_value:.1g}, "
+            f"median absolute deviations {ratio:.3g}x apart, noisiest {', '.join(noisiest)}. Bands are too wide for the quiet "
+            f'groups and too narrow for the noisy ones. A noise scale per group: [pooling] sigma = {{ {axis} = "partial" }}, '
+            "with a LogNormal prior for sigma in [likelihood] priors"
+        )
     return lines
 
 

@@ -101,3 +101,33 @@ def test_a_partially_pooled_noise_scale_has_a_population_and_a_spread(sim) -> No
     # the spread's prior is the spec's pooling scale for sigma
     sd = built.model["log_sigma_skill_sd"]
     assert float(sd.owner.inputs[-1].eval()) == pytest.approx(0.7)
+
+
+def test_one_shared_noise_scale_over_groups_that_scatter_differently_is_flagged(sim) -> None:
+    from bayeslaw.trust import fit_signals
+
+    shared = {**SPEC, "name": "shared_noise", "likelihood": {"family": "normal"}, "pooling": {"E": {"skill": "independent"}}}
+    one_sigma = bl.fit(sim.data, shared, random_seed=5)
+    assert one_sigma.converged, one_sigma.diagnostics.banner()
+    flagged = [line for line in fit_signals(one_sigma) if "residual scatter differs between skill groups" in line]
+    assert len(flagged) == 1, fit_signals(one_sigma)
+    assert "noisiest noisy" in flagged[0]
+
+
+def test_a_noise_scale_per_group_is_not_flagged(fitted) -> None:
+    from bayeslaw.trust import fit_signals
+
+    assert not [line for line in fit_signals(fitted) if "residual scatter" in line]
+
+
+def test_groups_with_equal_noise_are_not_flagged() -> None:
+    from bayeslaw.trust import fit_signals
+
+    params = {"E": {"a": 1.8, "b": 2.2}, "A": 400.0, "B": 2000.0, "alpha": 0.34, "beta": 0.36}
+    equal = simulate(
+        "chinchilla", params, sizes=np.geomspace(1e7, 3e9, 6), tokens_per_param=(5.0, 20.0, 80.0), skills=("a", "b"), sigma=0.02, seed=4
+    )
+    shared = {**SPEC, "name": "shared_noise", "likelihood": {"family": "normal"}, "pooling": {"E": {"skill": "independent"}}}
+    one_sigma = bl.fit(equal.data, shared, random_seed=5)
+    assert one_sigma.converged, one_sigma.diagnostics.banner()
+    assert not [line for line in fit_signals(one_sigma) if "residual scatter" in line], fit_signals(one_sigma)
