@@ -7,8 +7,7 @@
 # examples (r = 8 ... 512), pick the model with the lowest loss after fine-tuning on the full budget.
 #
 # Here each dataset's 30 curves are fitted at once with the rectified law L(D) = B/(D_l + D^beta) + E
-# (`models/rectified_finetune.toml`: per-model level, floor and exponent, the phase partially pooled across models,
-# a logistic likelihood on log loss),
+# (`models/rectified_finetune.toml`: per-model level and floor, phase and exponent partially pooled across models),
 # and `bayeslaw.selection.rank_candidates` forecasts every model's loss at 1,638,400 examples per posterior draw.
 # **The Bayesian choice is the model with the lowest posterior expected full-budget loss**; we also report the
 # posterior probability that it is the best one, P(best), and the choice by highest P(best).

@@ -99,10 +99,10 @@ def test_a_default_run_that_misses_ess_is_rerun_longer_and_says_so(short_fits: t
 
 @pytest.mark.slow
 def test_a_fine_tuning_fit_at_default_settings_converges_by_sampling_longer() -> None:
-    """Lin et al.'s WMT19 curves at budget 1/64: the first 4 x 1000 draws miss the ESS or r_hat target."""
+    """Lin et al.'s FLAN curves at budget 1/512: the first 4 x 1000 draws reach bulk ESS ~190 (r_hat 1.03)."""
     from bayeslaw.datasets import FINETUNE_FULL_BUDGET
 
-    data = bl.load_dataset("finetune", dataset="wmt19", max_examples=FINETUNE_FULL_BUDGET / 64)
+    data = bl.load_dataset("finetune", dataset="flan", max_examples=FINETUNE_FULL_BUDGET / 512)
     fitted = bl.fit(data, "rectified_finetune")
     assert fitted.converged, fitted.diagnostics.banner()
     note = next(n for n in fitted.notes if n.startswith("run length:"))
