@@ -24,6 +24,9 @@ SPEC = {
     "pooling": {"E": {"skill": "independent"}, "sigma": {"skill": "independent"}},
 }
 
+#: The same law with one noise scale for every skill.
+SHARED_NOISE_SPEC = {**SPEC, "name": "shared_noise", "likelihood": {"family": "normal"}, "pooling": {"E": {"skill": "independent"}}}
+
 
 @pytest.fixture(scope="module")
 def sim() -> SimulatedData:
@@ -106,8 +109,7 @@ def test_a_partially_pooled_noise_scale_has_a_population_and_a_spread(sim) -> No
 def test_one_shared_noise_scale_over_groups_that_scatter_differently_is_flagged(sim) -> None:
     from bayeslaw.trust import fit_signals
 
-    shared = {**SPEC, "name": "shared_noise", "likelihood": {"family": "normal"}, "pooling": {"E": {"skill": "independent"}}}
-    one_sigma = bl.fit(sim.data, shared, random_seed=5)
+    one_sigma = bl.fit(sim.data, SHARED_NOISE_SPEC, random_seed=5)
     assert one_sigma.converged, one_sigma.diagnostics.banner()
     flagged = [line for line in fit_signals(one_sigma) if "residual scatter differs between skill groups" in line]
     assert len(flagged) == 1, fit_signals(one_sigma)
@@ -127,7 +129,6 @@ def test_groups_with_equal_noise_are_not_flagged() -> None:
     equal = simulate(
         "chinchilla", params, sizes=np.geomspace(1e7, 3e9, 6), tokens_per_param=(5.0, 20.0, 80.0), skills=("a", "b"), sigma=0.02, seed=4
     )
-    shared = {**SPEC, "name": "shared_noise", "likelihood": {"family": "normal"}, "pooling": {"E": {"skill": "independent"}}}
-    one_sigma = bl.fit(equal.data, shared, random_seed=5)
+    one_sigma = bl.fit(equal.data, SHARED_NOISE_SPEC, random_seed=5)
     assert one_sigma.converged, one_sigma.diagnostics.banner()
     assert not [line for line in fit_signals(one_sigma) if "residual scatter" in line], fit_signals(one_sigma)
