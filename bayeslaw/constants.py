@@ -54,6 +54,10 @@ CHAIN_GROUP_SD_MULTIPLE: float = 2.0
 #: runs. A cap in draws, not seconds, so that a fit never depends on the machine's speed.
 RUN_LENGTH_MAX_FACTOR: float = 8.0
 RUN_LENGTH_MAX_EXTENSIONS: int = 2
+#: Tuning steps of a run whose draws are appended to the last run's chains (bayeslaw.run_length): it starts at
+#: the last run's draws, already in the typical set, so it only re-adapts the step size and mass matrix
+#: (nutpie's own default tuning length from any start is 300).
+RUN_LENGTH_APPEND_TUNE: int = 300
 #: A longer run that follows a run with divergent transitions adapts a smaller step: its target
 #: acceptance rate is the next of these above the last run's (Stan's remedy for divergences, raising
 #: adapt_delta). Divergences mark curvature the step size cannot follow; they also bias the tails.

@@ -387,8 +387,9 @@ def fit(
     draws, tune, chains, cores, backend, target_accept
         Sampler settings; unset ones come from the spec's ``[sampler]`` table,
         then bayeslaw's defaults (``nutpie``, 4 x 1000 draws after 1000 tuning).
-        Without ``draws``, a run whose r_hat or ESS misses its target is rerun
-        longer, within a cap of 8 x the configured draws per chain over all runs
+        Without ``draws``, a run whose r_hat or ESS misses its target is sampled
+        longer (more draws appended to its chains; after divergences, a rerun with a
+        smaller step), within a cap of 8 x the configured draws per chain over all runs
         (:mod:`bayeslaw.run_length`; the notes say so); with ``draws``, exactly
         that many are drawn.
     random_seed

@@ -153,6 +153,29 @@ def replace_chains(idata: Results, new: Results, chains: Sequence[int]) -> Resul
     return az.InferenceData(**groups)
 
 
+def append_draws(idata: Results, more: Results) -> Results:
+    """``idata`` with ``more``'s draws appended to each chain (every group both hold with ``chain`` and ``draw`` dims).
+
+    Chain ``c`` of the result is chain ``c`` of ``idata`` followed by chain ``c`` of ``more``; draws are renumbered
+    from 0. Groups only ``idata`` holds, or without draws, are kept as they are.
+    """
+    groups = {}
+    for group in idata.groups():
+        dataset = idata[group]
+        if not {"chain", "draw"} <= set(dataset.dims) or group not in more.groups():
+            groups[group] = dataset
+            continue
+        extra = more[group]
+        if extra.sizes["chain"] != dataset.sizes["chain"]:
+            raise ValueError(f"{group}: {extra.sizes['chain']} chains to append to {dataset.sizes['chain']}")
+        extra = extra.assign_coords(chain=dataset["chain"].values)
+        merged = xr.concat([dataset, extra], dim="draw", data_vars="all", coords="minimal", compat="override", join="exact")
+        merged = merged.assign_coords(draw=np.arange(merged.sizes["draw"]))
+        merged.attrs = dataset.attrs
+        groups[group] = merged
+    return az.InferenceData(**groups)
+
+
 def n_draws(idata: Results) -> int:
     """Total post-warm-up draws over all chains."""
     post = posterior(idata)

@@ -25,8 +25,9 @@ best of several local optima of the log density, jittered by its curvature
 (:mod:`bayeslaw.starts`), instead of the sampler's random points near the prior's centre.
 
 **Run length by target.** When a run's r_hat or ESS misses its target but its
-chains agree, it is rerun longer from its own draws, within a cap on draws
-(:mod:`bayeslaw.run_length`); fit() asks for this only when the call did not set ``draws``.
+chains agree, more draws are sampled from its own draws and appended to its chains
+(after divergences, a longer run with a smaller step replaces it), within a cap on
+draws (:mod:`bayeslaw.run_length`); fit() asks for this only when the call did not set ``draws``.
 """
 
 from __future__ import annotations
@@ -213,30 +214,47 @@ def _replace_state(state: Any, fresh: Any, chains: list[int]) -> Any:
 def _extend_to_targets(
     backend: Backend, prepared: object, run: Run, config: SamplerConfig, seed: int, cores: int, check_vars: list[str] | None
 ) -> tuple[Run, list[str]]:
-    """Sample longer while r_hat or ESS miss their targets, within the cap on draws (:mod:`bayeslaw.run_length`)."""
+    """Sample more while r_hat or ESS miss their targets, within the cap on draws (:mod:`bayeslaw.run_length`).
+
+    More draws are appended to the chains; after divergences a longer run at a raised target
+    acceptance rate replaces them.
+    """
     targets = run_length.Targets()
     first = shortfall = run_length.measure(run.idata, check_vars)
     if first.met(targets) or run.no_restart is not None:
         return run, []
-    draws, drawn, done = config.draws, config.draws, []
+    held, drawn, done = config.draws, config.draws, []
     chains = list(range(config.chains))
     accept = config.target_accept
     while True:
-        step = run_length.plan(shortfall, targets, draws, config.draws, drawn, len(done), accept)
+        step = run_length.plan(shortfall, targets, held, config.draws, drawn, len(done), accept)
         if not step.draws:
             break
         accept = step.target_accept or accept
         new_seed = stream_seed(seed, "run_length") + len(done) * SEED_STREAMS["run_length"]
         points = backend.start_points(prepared, run, chains, config.chains, new_seed)
-        longer = replace(config, draws=step.draws, target_accept=accept)
-        run = _sample(backend, prepared, longer, new_seed, cores, starts=points, keep_state=True)
-        draws, drawn, shortfall = step.draws, drawn + step.draws, run_length.measure(run.idata, check_vars)
-        done.append((draws, new_seed, shortfall, step.target_accept))
+        if step.appended:
+            more = replace(config, draws=step.draws, tune=min(config.tune, run_length.APPEND_TUNE), target_accept=accept)
+            run = _appended(run, _sample(backend, prepared, more, new_seed, cores, starts=points, keep_state=True))
+            held += step.draws
+        else:
+            longer = replace(config, draws=step.draws, target_accept=accept)
+            run = _sample(backend, prepared, longer, new_seed, cores, starts=points, keep_state=True)
+            held = step.draws
+        drawn += step.draws
+        shortfall = run_length.measure(run.idata, check_vars)
+        done.append((step, new_seed, shortfall))
         stuck = _stuck(run.idata)
         if stuck.chains:
             why = f"the longer run has stuck chains {list(stuck.chains)}: {stuck.description}"
-            return run, [run_length.note(first, done, why, config.chains)]
-    return run, [run_length.note(first, done, step.reason, config.chains)]
+            return run, [run_length.note(first, done, why, config.chains, held)]
+    return run, [run_length.note(first, done, step.reason, config.chains, held)]
+
+
+def _appended(run: Run, more: Run) -> Run:
+    """``run`` with ``more``'s draws appended to each chain (and to the restart state, draws on axis 1)."""
+    state = None if run.state is None or more.state is None else np.concatenate([run.state, more.state], axis=1)
+    return Run(idata=results.append_draws(run.idata, more.idata), state=state, no_restart=more.no_restart or run.no_restart)
 
 
 def _stuck(idata: results.Results) -> StuckChains:

@@ -312,7 +312,7 @@ def run_case(case: Case, variant: str, seed: int, draws: int | None, robust_star
         "seconds": round(seconds, 1),
         "ess_bulk_per_s": round(diag.min_ess_bulk / seconds, 2),
         "rerun": any("rerun once" in n for n in fitted.notes),
-        "extended": any(n.startswith("run length:") and "rerun with" in n for n in fitted.notes),
+        "extended": any(n.startswith("run length:") and ("rerun with" in n or "more draws" in n) for n in fitted.notes),
         "covered": covered,
         "checks": checks,
         "coverage_by_param": _format_coverage(by_param),
