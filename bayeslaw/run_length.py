@@ -205,18 +205,23 @@ def _factor(shortfall: Shortfall, targets: Targets) -> float:
     return min(factor, MAX_FACTOR)
 
 
-def note(first: Shortfall, runs: list[tuple[Plan, int, Shortfall]], stopped: str, chains: int, held: int) -> str:
+def append_tune(tune: int) -> int:
+    """Tuning steps of a run whose draws are appended, for a fit configured with ``tune`` steps (never more)."""
+    return min(tune, APPEND_TUNE)
+
+
+def note(first: Shortfall, runs: list[tuple[Plan, int, Shortfall]], stopped: str, chains: int, held: int, tune: int) -> str:
     """The fit's note: what the first run reached, each longer run and its numbers, and why it stopped.
 
     ``runs``: (the plan it followed, its seed, what the fit's draws reached after it) per longer run;
-    ``held``: the draws per chain the fit reports.
+    ``held``: the draws per chain the fit reports; ``tune``: the fit's configured tuning steps.
     """
     parts = [f"run length: the first run reached {first.describe()}, {first.n_divergent} divergent transitions"]
     for step, seed, after in runs:
         if step.appended:
             what = (
                 f"sampled {chains} x {step.draws} more draws (seed {seed}; chains started at draws of the last run, "
-                f"re-tuned for {APPEND_TUNE} steps) and appended them to the chains"
+                f"re-tuned for {append_tune(tune)} steps) and appended them to the chains"
             )
         else:
             raised = f", target_accept raised to {step.target_accept:g} after divergences" if step.target_accept is not None else ""

@@ -234,7 +234,7 @@ def _extend_to_targets(
         new_seed = stream_seed(seed, "run_length") + len(done) * SEED_STREAMS["run_length"]
         points = backend.start_points(prepared, run, chains, config.chains, new_seed)
         if step.appended:
-            more = replace(config, draws=step.draws, tune=min(config.tune, run_length.APPEND_TUNE), target_accept=accept)
+            more = replace(config, draws=step.draws, tune=run_length.append_tune(config.tune), target_accept=accept)
             run = _appended(run, _sample(backend, prepared, more, new_seed, cores, starts=points, keep_state=True))
             held += step.draws
         else:
@@ -247,8 +247,8 @@ def _extend_to_targets(
         stuck = _stuck(run.idata)
         if stuck.chains:
             why = f"the longer run has stuck chains {list(stuck.chains)}: {stuck.description}"
-            return run, [run_length.note(first, done, why, config.chains, held)]
-    return run, [run_length.note(first, done, step.reason, config.chains, held)]
+            return run, [run_length.note(first, done, why, config.chains, held, config.tune)]
+    return run, [run_length.note(first, done, step.reason, config.chains, held, config.tune)]
 
 
 def _appended(run: Run, more: Run) -> Run:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import bayeslaw as bl
-from bayeslaw.run_length import MAX_EXTENSIONS, MAX_FACTOR, Shortfall, Targets, plan
+from bayeslaw.run_length import APPEND_TUNE, MAX_EXTENSIONS, MAX_FACTOR, Plan, Shortfall, Targets, note, plan
 from bayeslaw.spec import resolve_spec
 
 TARGETS = Targets(rhat_max=1.01, ess_bulk_min=400, ess_tail_min=400, divergence_fraction_max=0.005, max_draws_factor=8)
@@ -73,6 +73,17 @@ def test_divergences_raise_the_target_acceptance_rate_up_the_ladder() -> None:
     # without divergences the same shortfall appends what the cap leaves (3100, over half of the 3900 held)
     appended = plan(_short(tail=167), TARGETS, draws=3900, configured=1000, drawn=4900, round_=1, target_accept=0.95)
     assert (appended.draws, appended.appended) == (3100, True)
+
+
+def test_the_note_says_what_was_appended_and_what_was_replaced() -> None:
+    appended, replacing = Plan(500, "short", appended=True), Plan(1500, "short", target_accept=0.95)
+    text = note(_short(bulk=300), [(appended, 7, _short(div=2)), (replacing, 8, _short())], "targets met", 4, 1500, tune=1000)
+    assert f"sampled 4 x 500 more draws (seed 7; chains started at draws of the last run, re-tuned for {APPEND_TUNE} steps)" in text
+    assert "rerun with 4 x 1500 draws (seed 8, target_accept raised to 0.95 after divergences)" in text
+    assert text.endswith("targets met; this fit reports 4 x 1500 draws")
+    # a fit configured with fewer tuning steps than APPEND_TUNE re-tunes with its own, and says so
+    short_tune = note(_short(bulk=300), [(appended, 7, _short())], "targets met", 2, 1500, tune=100)
+    assert "re-tuned for 100 steps" in short_tune
 
 
 def _chinchilla_spec(draws: int) -> dict:
