@@ -136,21 +136,14 @@ def replace_chains(idata: Results, new: Results, chains: Sequence[int]) -> Resul
     The other chains keep their draws. Groups only ``idata`` holds, or without chains, are kept as they are.
     """
     chains = list(chains)
-    groups = {}
-    for group in idata.groups():
-        dataset = idata[group]
-        if "chain" not in dataset.dims or group not in new.groups():
-            groups[group] = dataset
-            continue
-        fresh = new[group]
+
+    def merge(group: str, dataset: xr.Dataset, fresh: xr.Dataset) -> xr.Dataset:
         if fresh.sizes["chain"] != len(chains):
             raise ValueError(f"{group}: {fresh.sizes['chain']} new chains for {len(chains)} replaced ones")
         pieces = [fresh.isel(chain=[chains.index(c)]) if c in chains else dataset.isel(chain=[c]) for c in range(dataset.sizes["chain"])]
-        merged = xr.concat(pieces, dim="chain", data_vars="all", coords="minimal", compat="override", join="exact")
-        merged = merged.assign_coords(chain=dataset["chain"].values)
-        merged.attrs = dataset.attrs
-        groups[group] = merged
-    return az.InferenceData(**groups)
+        return _concat(pieces, "chain").assign_coords(chain=dataset["chain"].values)
+
+    return _merge_groups(idata, new, {"chain"}, merge)
 
 
 def append_draws(idata: Results, more: Results) -> Results:
@@ -159,21 +152,35 @@ def append_draws(idata: Results, more: Results) -> Results:
     Chain ``c`` of the result is chain ``c`` of ``idata`` followed by chain ``c`` of ``more``; draws are renumbered
     from 0. Groups only ``idata`` holds, or without draws, are kept as they are.
     """
+
+    def merge(group: str, dataset: xr.Dataset, extra: xr.Dataset) -> xr.Dataset:
+        if extra.sizes["chain"] != dataset.sizes["chain"]:
+            raise ValueError(f"{group}: {extra.sizes['chain']} chains to append to {dataset.sizes['chain']}")
+        merged = _concat([dataset, extra.assign_coords(chain=dataset["chain"].values)], "draw")
+        return merged.assign_coords(draw=np.arange(merged.sizes["draw"]))
+
+    return _merge_groups(idata, more, {"chain", "draw"}, merge)
+
+
+def _merge_groups(idata: Results, other: Results, dims: set[str], merge: Callable[[str, xr.Dataset, xr.Dataset], xr.Dataset]) -> Results:
+    """``idata`` with ``merge(group, its dataset, other's)`` for every group both hold with all of ``dims``; the rest kept.
+
+    Each merged group keeps ``idata``'s attributes.
+    """
     groups = {}
     for group in idata.groups():
         dataset = idata[group]
-        if not {"chain", "draw"} <= set(dataset.dims) or group not in more.groups():
+        if not dims <= set(dataset.dims) or group not in other.groups():
             groups[group] = dataset
             continue
-        extra = more[group]
-        if extra.sizes["chain"] != dataset.sizes["chain"]:
-            raise ValueError(f"{group}: {extra.sizes['chain']} chains to append to {dataset.sizes['chain']}")
-        extra = extra.assign_coords(chain=dataset["chain"].values)
-        merged = xr.concat([dataset, extra], dim="draw", data_vars="all", coords="minimal", compat="override", join="exact")
-        merged = merged.assign_coords(draw=np.arange(merged.sizes["draw"]))
+        merged = merge(group, dataset, other[group])
         merged.attrs = dataset.attrs
         groups[group] = merged
     return az.InferenceData(**groups)
+
+
+def _concat(pieces: list[xr.Dataset], dim: str) -> xr.Dataset:
+    return xr.concat(pieces, dim=dim, data_vars="all", coords="minimal", compat="override", join="exact")
 
 
 def n_draws(idata: Results) -> int:
